@@ -1,0 +1,122 @@
+/**
+ * The lifecycle vocabulary of the spine: the state of each package, the phase
+ * of the spine itself, the events published on every transition and the boot
+ * timeline.
+ *
+ * @since 0.1.0
+ */
+import type { Duration } from "effect"
+import { Data } from "effect"
+
+/**
+ * The state of one package.
+ *
+ * - `registered`: known, not yet started
+ * - `disabled`: its feature flag is off; never built
+ * - `starting` / `ready` / `failed`: its layer is building, built, or failed to build
+ * - `skipped`: a dependency failed or is absent, so it was not started
+ * - `stopping` / `stopped`: its scope is closing, closed
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PackageState =
+  | "registered"
+  | "disabled"
+  | "starting"
+  | "ready"
+  | "failed"
+  | "skipped"
+  | "stopping"
+  | "stopped"
+
+/**
+ * Every package state, in lifecycle order.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const packageStates: ReadonlyArray<PackageState> = [
+  "registered",
+  "disabled",
+  "starting",
+  "ready",
+  "failed",
+  "skipped",
+  "stopping",
+  "stopped"
+]
+
+/**
+ * The phase of the spine as a whole.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SpinePhase = "booting" | "ready" | "stopping" | "stopped"
+
+/**
+ * A lifecycle event. Every event carries the time it happened.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SpineEvent = Data.TaggedEnum<{
+  /** A package moved from one state to another. */
+  PackageStateChanged: {
+    readonly package: string
+    readonly from: PackageState
+    readonly to: PackageState
+    readonly at: Date
+    /** The attempt number, for `starting`, `ready` and `failed`. */
+    readonly attempt?: number
+    /** Why, for `failed` and `skipped`. */
+    readonly reason?: string
+  }
+  /** A package's finalizers did not finish within its stop timeout. */
+  PackageStopTimeout: {
+    readonly package: string
+    readonly timeout: Duration.Duration
+    readonly at: Date
+  }
+  /** A package's finalizers failed; the failure is reported and release goes on. */
+  PackageStopFailed: {
+    readonly package: string
+    readonly reason: string
+    readonly at: Date
+  }
+  /** The spine moved from one phase to another. */
+  SpinePhaseChanged: {
+    readonly from: SpinePhase
+    readonly to: SpinePhase
+    readonly at: Date
+  }
+}>
+
+/**
+ * Constructors and matchers for `SpineEvent`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const SpineEvent = Data.taggedEnum<SpineEvent>()
+
+/**
+ * What happened to one package: when it started and became ready, how many
+ * attempts it took, how long release took, and the error if it failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimelineEntry {
+  readonly package: string
+  readonly state: PackageState
+  readonly attempts: number
+  readonly startedAt: Date | undefined
+  readonly readyAt: Date | undefined
+  /** From the first attempt to ready or failed, in milliseconds. */
+  readonly durationMs: number | undefined
+  readonly stoppedAt: Date | undefined
+  readonly stopDurationMs: number | undefined
+  readonly error: string | undefined
+}

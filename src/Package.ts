@@ -1,0 +1,356 @@
+/**
+ * A package is an Effect `Layer` that provides one service, plus the metadata
+ * the spine needs to place it in the graph: name, version, what it requires,
+ * whether it may fail without aborting the boot, timeouts and a health check.
+ *
+ * @since 0.1.0
+ */
+import type { Config, ConfigError, Context, Layer, Schedule } from "effect"
+import { Duration, Effect } from "effect"
+import { pipeArguments } from "effect/Pipeable"
+import type { Pipeable } from "effect/Pipeable"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("@auth-spine/core/Package")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Any service tag. `any` only appears as an existential in constraints, as in
+ * Effect's own `Context.Tag<any, any>`; it never reaches a value's type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTag = Context.Tag<any, any>
+
+/**
+ * A requirement: a tag, or a tag with a semver range that the providing
+ * package's version must satisfy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirement = AnyTag | readonly [AnyTag, string]
+
+/**
+ * The service identifiers of a list of requirements.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type RequirementIds<Reqs extends ReadonlyArray<Requirement>> = {
+  [K in keyof Reqs]: Reqs[K] extends readonly [infer T extends AnyTag, string] ? Context.Tag.Identifier<T>
+    : Reqs[K] extends AnyTag ? Context.Tag.Identifier<Reqs[K]>
+    : never
+}[number]
+
+/**
+ * A requirement after normalisation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Dependency {
+  readonly tag: AnyTag
+  readonly range: string | undefined
+}
+
+/**
+ * The maturity of a package.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PackageStatus = "active" | "beta" | "deprecated"
+
+/**
+ * A package: a layer providing `Id`, needing `R`. `Gated` is `true` for
+ * optional and feature-gated packages, which the spine's layer does not
+ * promise to provide.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Package<in out Id, in out Service, out R = never, out Gated extends boolean = boolean>
+  extends Pipeable
+{
+  readonly [TypeId]: {
+    readonly _R: (_: never) => R
+    readonly _Gated: (_: never) => Gated
+  }
+  readonly name: string
+  readonly version: string
+  readonly category: string
+  readonly status: PackageStatus
+  readonly provides: Context.Tag<Id, Service>
+  readonly requires: ReadonlyArray<Dependency>
+  readonly optional: boolean
+  readonly feature: string | undefined
+  readonly initTimeout: Duration.Duration | undefined
+  readonly initRetry: Schedule.Schedule<unknown, unknown> | undefined
+  readonly stopTimeout: Duration.Duration | undefined
+  readonly health: ((service: Service) => Effect.Effect<unknown, unknown>) | undefined
+  /** Reads the package's configuration (if any) and makes its layer. */
+  readonly load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError>
+}
+
+/**
+ * Any package, for constraints over lists of packages.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = Package<any, any, any, boolean>
+
+/**
+ * The tags a list of packages promises to provide: every package that is
+ * neither optional nor feature-gated.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Provided<P> = P extends Package<infer Id, infer _S, infer _R, infer Gated> ? Gated extends true ? never : Id
+  : never
+
+/**
+ * Every tag a list of packages provides, gated or not.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Identifiers<P> = P extends Package<infer Id, infer _S, infer _R, infer _G> ? Id : never
+
+/**
+ * What a list of packages needs from outside: the union of their requirements
+ * less what the packages themselves provide.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Requirements<P> = Exclude<
+  P extends Package<infer _Id, infer _S, infer R, infer _G> ? R : never,
+  Identifiers<P>
+>
+
+/**
+ * `true` when a package is optional or feature-gated.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type IsGated<Optional extends boolean, Feature extends string | undefined> = Optional extends true ? true
+  : Feature extends string ? true
+  : false
+
+/**
+ * The fields `make` takes besides the layer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BaseOptions<
+  Id,
+  Service,
+  Reqs extends ReadonlyArray<Requirement>,
+  Optional extends boolean,
+  Feature extends string | undefined
+> {
+  /** Unique, kebab-case. */
+  readonly name: string
+  /** Semver. */
+  readonly version: string
+  /** Free text; statistics group by it. Default `"custom"`. */
+  readonly category?: string | undefined
+  /** Default `"active"`. */
+  readonly status?: PackageStatus | undefined
+  /** The tag the layer provides. */
+  readonly provides: Context.Tag<Id, Service>
+  /** Tags provided by other packages or the caller, optionally with a semver range. */
+  readonly requires?: Reqs | undefined
+  /** `true`: a failure degrades the system instead of aborting the boot. */
+  readonly optional?: Optional | undefined
+  /** A feature flag; the package is `disabled` when it is off. */
+  readonly feature?: Feature | undefined
+  readonly initTimeout?: Duration.DurationInput | undefined
+  /** Retries of a failed or timed-out start. */
+  readonly initRetry?: Schedule.Schedule<unknown, unknown> | undefined
+  readonly stopTimeout?: Duration.DurationInput | undefined
+  /** A health check run against the started service. */
+  readonly health?: ((service: Service) => Effect.Effect<unknown, unknown>) | undefined
+}
+
+/**
+ * Makes a package. The layer may only require tags listed in `requires`:
+ * anything else is a compile-time error. With `config`, `layer` is a function
+ * of the configuration, which the spine reads and validates for every package
+ * before any starts.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Package } from "@auth-spine/core"
+ *
+ * class Clock extends Context.Tag("app/Clock")<Clock, { readonly now: Effect.Effect<number> }>() {}
+ *
+ * const ClockPackage = Package.make({
+ *   name: "clock",
+ *   version: "1.0.0",
+ *   provides: Clock,
+ *   layer: Layer.succeed(Clock, { now: Effect.sync(() => Date.now()) })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: {
+  <
+    Id,
+    Service,
+    C,
+    const Reqs extends ReadonlyArray<Requirement> = [],
+    E = never,
+    const Optional extends boolean = false,
+    const Feature extends string | undefined = undefined
+  >(
+    options: BaseOptions<Id, Service, Reqs, Optional, Feature> & {
+      readonly config: Config.Config<C>
+      readonly layer: (config: C) => Layer.Layer<NoInfer<Id>, E, NoInfer<RequirementIds<Reqs>>>
+    }
+  ): Package<Id, Service, RequirementIds<Reqs>, IsGated<Optional, Feature>>
+  <
+    Id,
+    Service,
+    const Reqs extends ReadonlyArray<Requirement> = [],
+    E = never,
+    const Optional extends boolean = false,
+    const Feature extends string | undefined = undefined
+  >(
+    options: BaseOptions<Id, Service, Reqs, Optional, Feature> & {
+      readonly layer: Layer.Layer<NoInfer<Id>, E, NoInfer<RequirementIds<Reqs>>>
+    }
+  ): Package<Id, Service, RequirementIds<Reqs>, IsGated<Optional, Feature>>
+} = <Id, Service, R>(
+  options: BaseOptions<Id, Service, ReadonlyArray<Requirement>, boolean, string | undefined> & {
+    readonly config?: Config.Config<unknown>
+    readonly layer: Layer.Layer<Id, unknown, R> | ((config: unknown) => Layer.Layer<Id, unknown, R>)
+  }
+): Package<Id, Service, R, boolean> => {
+  const layer = options.layer
+  const load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError> = typeof layer === "function"
+    ? Effect.map(options.config ?? Effect.void, layer)
+    : Effect.succeed(layer)
+  return fromFields({
+    name: options.name,
+    version: options.version,
+    category: options.category ?? "custom",
+    status: options.status ?? "active",
+    provides: options.provides,
+    requires: (options.requires ?? []).map(toDependency),
+    optional: options.optional ?? false,
+    feature: options.feature,
+    initTimeout: decodeDuration(options.initTimeout),
+    initRetry: options.initRetry,
+    stopTimeout: decodeDuration(options.stopTimeout),
+    health: options.health,
+    load
+  })
+}
+
+/**
+ * The fields of a package, without its type marker.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fields<Id, Service, R> = Omit<Package<Id, Service, R>, TypeId | "pipe">
+
+const proto = {
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+}
+
+/**
+ * Rebuilds a package from its fields; used to replace a package's layer while
+ * keeping its metadata.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFields = <Id, Service, R, Gated extends boolean = boolean>(
+  fields: Fields<Id, Service, R>
+): Package<Id, Service, R, Gated> => Object.assign(Object.create(proto), { [TypeId]: variance, ...fields })
+
+const variance = { _R: (_: never) => _, _Gated: (_: never) => _ }
+
+const toDependency = (requirement: Requirement): Dependency =>
+  isTagWithRange(requirement)
+    ? { tag: requirement[0], range: requirement[1] }
+    : { tag: requirement, range: undefined }
+
+const isTagWithRange = (requirement: Requirement): requirement is readonly [AnyTag, string] =>
+  Array.isArray(requirement)
+
+const decodeDuration = (input: Duration.DurationInput | undefined): Duration.Duration | undefined =>
+  input === undefined ? undefined : Duration.decode(input)
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPackage = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * `true` when the package is optional or feature-gated: its failure or absence
+ * never aborts the boot.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isGated = (self: Any): boolean => self.optional || self.feature !== undefined
+
+/**
+ * The plain-data description of a package, as the registry and reports show it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Info {
+  readonly name: string
+  readonly version: string
+  readonly category: string
+  readonly status: PackageStatus
+  readonly provides: string
+  readonly requires: ReadonlyArray<{ readonly tag: string; readonly range?: string }>
+  readonly optional: boolean
+  readonly feature?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category getters
+ */
+export const info = (self: Any): Info => ({
+  name: self.name,
+  version: self.version,
+  category: self.category,
+  status: self.status,
+  provides: self.provides.key,
+  requires: self.requires.map((dependency) =>
+    dependency.range === undefined ? { tag: dependency.tag.key } : { tag: dependency.tag.key, range: dependency.range }
+  ),
+  optional: self.optional,
+  ...(self.feature === undefined ? {} : { feature: self.feature })
+})

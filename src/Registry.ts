@@ -1,0 +1,64 @@
+/**
+ * The package registry: validation of a list of packages into a graph, and
+ * the read-only view of that graph (order, dependencies, Mermaid and DOT).
+ *
+ * @since 0.1.0
+ */
+import { Context, Either, Graph } from "effect"
+import * as internal from "./internal/graph.js"
+import type * as Package from "./Package.js"
+import type { ValidationError } from "./SpineError.js"
+
+/**
+ * The dependency graph of the registered packages.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PackageGraph {
+  /** Every package after all of its dependencies: the start order. */
+  readonly topologicalOrder: ReadonlyArray<string>
+  /** The packages `name` requires directly. */
+  readonly dependencies: (name: string) => ReadonlyArray<string>
+  /** The packages that require `name` directly. */
+  readonly dependents: (name: string) => ReadonlyArray<string>
+  /** A Mermaid flowchart; an arrow points from a package to what it requires. */
+  readonly toMermaid: () => string
+  /** The same graph in Graphviz DOT. */
+  readonly toDot: () => string
+}
+
+/**
+ * The view of a resolved graph.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromResolved = (resolved: internal.Resolved): PackageGraph => {
+  const names = resolved.nodes.map((node) => node.pkg.name)
+  const index = new Map(names.map((name, i) => [name, i]))
+  const related = (name: string, pick: (node: internal.Node) => ReadonlyArray<number>) => {
+    const i = index.get(name)
+    return i === undefined ? [] : pick(resolved.nodes[i]).map((j) => names[j])
+  }
+  return {
+    topologicalOrder: resolved.order.map((i) => names[i]),
+    dependencies: (name) => related(name, (node) => node.dependencies),
+    dependents: (name) => related(name, (node) => node.dependents),
+    toMermaid: () => Graph.toMermaid(resolved.graph, { direction: "LR" }),
+    toDot: () => Graph.toGraphViz(resolved.graph, { graphName: "packages" })
+  }
+}
+
+/**
+ * Validates a list of packages without starting anything: names, versions,
+ * duplicates, cycles, missing providers (tags neither provided by a package
+ * nor present in `context`), version ranges and required-on-optional edges.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (
+  packages: ReadonlyArray<Package.Any>,
+  context: Context.Context<never> = Context.empty()
+): Either.Either<PackageGraph, ValidationError> => Either.map(internal.resolve(packages, context), fromResolved)

@@ -1,0 +1,204 @@
+/**
+ * The spine: `Spine.layer` validates a list of packages, starts them in
+ * dependency order and in parallel, degrades when optional ones fail, and
+ * releases them in reverse order when its scope closes. The `Spine` service
+ * reports what happened.
+ *
+ * @since 0.1.0
+ */
+import type { Config, Schedule, Stream } from "effect"
+import { Context, Duration, Effect, Either, Layer, Stream as S } from "effect"
+import * as loader from "./internal/config.js"
+import * as graph from "./internal/graph.js"
+import * as scheduler from "./internal/scheduler.js"
+import type { PackageState, SpineEvent, SpinePhase, TimelineEntry } from "./Lifecycle.js"
+import * as Package from "./Package.js"
+import * as Registry from "./Registry.js"
+import { PackageNotFound, type SpineError } from "./SpineError.js"
+
+/**
+ * What the `Spine` service offers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpineService {
+  /** Metadata of every registered package, in registration order. */
+  readonly packages: Effect.Effect<ReadonlyArray<Package.Info>>
+  /** The current state of one package. */
+  readonly state: (name: string) => Effect.Effect<PackageState, PackageNotFound>
+  /** The phase of the spine: booting, ready, stopping, stopped. */
+  readonly phase: Effect.Effect<SpinePhase>
+  /**
+   * Every lifecycle transition, with timestamps. A new subscriber first
+   * receives the recent history (at least the whole boot), then live events;
+   * the stream ends when the spine has stopped.
+   */
+  readonly events: Stream.Stream<SpineEvent>
+  /** Per package: start, ready, duration, attempts, release, error. */
+  readonly timeline: Effect.Effect<ReadonlyArray<TimelineEntry>>
+  /** The dependency graph. */
+  readonly graph: Effect.Effect<Registry.PackageGraph>
+  /** Whether a feature flag is on. Unknown flags are off. */
+  readonly isFeatureEnabled: (flag: string) => Effect.Effect<boolean>
+}
+
+/**
+ * The spine service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Spine extends Context.Tag("@auth-spine/core/Spine")<Spine, SpineService>() {}
+
+/**
+ * Effects run at the edges of the lifecycle. Each has the `Spine` service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Hooks {
+  /** After validation and configuration, before any package starts. */
+  readonly beforeInit?: Effect.Effect<void, never, Spine> | undefined
+  /** After every package has started (or degraded). */
+  readonly afterInit?: Effect.Effect<void, never, Spine> | undefined
+  /** Before any package stops. */
+  readonly beforeShutdown?: Effect.Effect<void, never, Spine> | undefined
+  /** After every package has stopped. */
+  readonly afterShutdown?: Effect.Effect<void, never, Spine> | undefined
+}
+
+/**
+ * The options of `Spine.layer`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<Packages extends ReadonlyArray<Package.Any>> {
+  readonly packages: Packages
+  readonly hooks?: Hooks | undefined
+  /** Feature flags; a flag not listed is off. */
+  readonly features?: Readonly<Record<string, boolean | Config.Config<boolean>>> | undefined
+  /** Defaults for packages that set none. */
+  readonly defaults?: {
+    /** Default 30 seconds. */
+    readonly initTimeout?: Duration.DurationInput | undefined
+    /** Default 10 seconds. */
+    readonly stopTimeout?: Duration.DurationInput | undefined
+    /** Default: no retry. */
+    readonly initRetry?: Schedule.Schedule<unknown, unknown> | undefined
+  } | undefined
+}
+
+/**
+ * The layer of a spine over a list of packages: `Spine` plus the service of
+ * every required, non-feature-gated package. Optional and feature-gated
+ * services are in the context only when started: read them with
+ * `Effect.serviceOption(Tag)`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type SpineLayer<Packages extends ReadonlyArray<Package.Any>> = Layer.Layer<
+  Spine | Package.Provided<Packages[number]>,
+  SpineError,
+  Package.Requirements<Packages[number]>
+>
+
+/**
+ * Validates the packages, reads every configuration, then starts each package
+ * as soon as its dependencies are ready. When the layer's scope closes (normal
+ * exit, failed boot or interruption), packages are released dependents first.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Spine } from "@auth-spine/core"
+ *
+ * const AppLive = Spine.layer({ packages: [ConfigPackage, DatabasePackage] })
+ * const program = Effect.gen(function*() {
+ *   const spine = yield* Spine.Spine
+ *   console.log(yield* spine.timeline)
+ * })
+ * Effect.runPromise(Effect.provide(program, AppLive))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
+  options: Options<Packages>
+): SpineLayer<Packages> =>
+  Layer.scopedContext(
+    Effect.gen(function*() {
+      const context = yield* Effect.context<Package.Requirements<Packages[number]>>()
+      const resolved = yield* Either.match(graph.resolve(options.packages, context), {
+        onLeft: Effect.fail,
+        onRight: Effect.succeed
+      })
+      const { enabled, loaded } = yield* loader.load(options.packages, options.features ?? {})
+      const runtime = yield* scheduler.make({
+        resolved,
+        layers: loaded,
+        features: enabled,
+        defaults: {
+          initTimeout: Duration.decode(options.defaults?.initTimeout ?? "30 seconds"),
+          stopTimeout: Duration.decode(options.defaults?.stopTimeout ?? "10 seconds"),
+          initRetry: options.defaults?.initRetry
+        }
+      })
+      const service = makeService(runtime)
+      const hook = (effect: Effect.Effect<void, never, Spine> | undefined) =>
+        effect === undefined ? Effect.void : Effect.provideService(effect, Spine, service)
+      yield* Effect.addFinalizer((exit) =>
+        Effect.gen(function*() {
+          yield* scheduler.setPhase(runtime, "stopping")
+          yield* hook(options.hooks?.beforeShutdown)
+          yield* scheduler.release(runtime, exit)
+          yield* hook(options.hooks?.afterShutdown)
+          yield* scheduler.setPhase(runtime, "stopped")
+        })
+      )
+      yield* hook(options.hooks?.beforeInit)
+      yield* scheduler.boot(runtime)
+      yield* hook(options.hooks?.afterInit)
+      yield* scheduler.setPhase(runtime, "ready")
+      const services = scheduler.services(runtime)
+      services.set(Spine.key, service)
+      return Context.unsafeMake<Spine | Package.Provided<Packages[number]>>(services)
+    })
+  )
+
+const makeService = (runtime: scheduler.Runtime): SpineService => {
+  const view = Registry.fromResolved(runtime.resolved)
+  const infos = runtime.entries.map((entry) => Package.info(entry.pkg))
+  return Spine.of({
+    packages: Effect.succeed(infos),
+    state: (name) =>
+      Effect.suspend(() => {
+        const entry = runtime.byName.get(name)
+        return entry === undefined ? Effect.fail(new PackageNotFound({ package: name })) : Effect.succeed(entry.state)
+      }),
+    phase: Effect.sync(() => runtime.phase),
+    events: S.fromPubSub(runtime.events).pipe(
+      S.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "stopped")
+    ),
+    timeline: Effect.sync(() => runtime.entries.map(toTimelineEntry)),
+    graph: Effect.succeed(view),
+    isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true)
+  })
+}
+
+const date = (millis: number | undefined) => millis === undefined ? undefined : new Date(millis)
+
+const toTimelineEntry = (entry: scheduler.Entry): TimelineEntry => ({
+  package: entry.pkg.name,
+  state: entry.state,
+  attempts: entry.attempts,
+  startedAt: date(entry.startedAt),
+  readyAt: date(entry.readyAt),
+  durationMs: entry.durationMs,
+  stoppedAt: date(entry.stoppedAt),
+  stopDurationMs: entry.stopDurationMs,
+  error: entry.error
+})

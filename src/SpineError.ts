@@ -1,0 +1,254 @@
+/**
+ * The errors of the spine. Every error is a tagged class that names the
+ * package(s) involved and carries a readable `message`; `SpineError` is their
+ * union.
+ *
+ * @since 0.1.0
+ */
+import type { Cause } from "effect"
+import { Data, Duration } from "effect"
+
+/**
+ * Two packages share a name.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicatePackage extends Data.TaggedError("DuplicatePackage")<{
+  readonly package: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" is registered more than once`
+  }
+}
+
+/**
+ * Two packages provide the same service tag.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateProvider extends Data.TaggedError("DuplicateProvider")<{
+  readonly tag: string
+  readonly packages: readonly [string, string]
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Packages "${this.packages[0]}" and "${this.packages[1]}" both provide ${this.tag}`
+  }
+}
+
+/**
+ * The dependency graph has a cycle. `cycle` starts and ends with the same
+ * package.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DependencyCycle extends Data.TaggedError("DependencyCycle")<{
+  readonly cycle: ReadonlyArray<string>
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Dependency cycle: ${this.cycle.join(" -> ")}`
+  }
+}
+
+/**
+ * A package requires a tag that no package provides and the caller's
+ * context lacks.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MissingDependency extends Data.TaggedError("MissingDependency")<{
+  readonly package: string
+  readonly dependency: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" requires ${this.dependency}, which no package provides and the context lacks`
+  }
+}
+
+/**
+ * The version of the package providing a requirement does not satisfy the
+ * range the requiring package asked for.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IncompatibleVersion extends Data.TaggedError("IncompatibleVersion")<{
+  readonly package: string
+  readonly dependency: string
+  readonly range: string
+  readonly version: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" requires "${this.dependency}" ${this.range}, but "${this.dependency}" is ${this.version}`
+  }
+}
+
+/**
+ * A required package depends on an optional or feature-gated one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequiredDependsOnOptional extends Data.TaggedError("RequiredDependsOnOptional")<{
+  readonly package: string
+  readonly dependency: string
+  readonly reason: "optional" | "feature"
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const what = this.reason === "optional" ? "optional" : "feature-gated"
+    return `Required package "${this.package}" depends on ${what} package "${this.dependency}"`
+  }
+}
+
+/**
+ * A package descriptor is malformed (name not kebab-case, version not semver,
+ * a range that does not parse).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidPackage extends Data.TaggedError("InvalidPackage")<{
+  readonly package: string
+  readonly reason: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" is invalid: ${this.reason}`
+  }
+}
+
+/**
+ * One problem found while reading a package's configuration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigIssue {
+  readonly package: string
+  readonly path: string
+  readonly message: string
+}
+
+/**
+ * Every configuration problem of every package, found before any package
+ * starts. Values read with `Config.redacted` never appear in it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
+  readonly issues: ReadonlyArray<ConfigIssue>
+}> {
+  /** @since 0.1.0 */
+  get packages(): ReadonlyArray<string> {
+    return [...new Set(this.issues.map((issue) => issue.package))]
+  }
+  /** @since 0.1.0 */
+  override get message(): string {
+    const lines = this.issues.map((issue) => `  ${issue.package}: ${issue.path}: ${issue.message}`)
+    return `Invalid configuration (${this.issues.length} issue${this.issues.length === 1 ? "" : "s"}):\n${
+      lines.join("\n")
+    }`
+  }
+}
+
+/**
+ * A package's layer failed to build (after every retry).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PackageInitFailed extends Data.TaggedError("PackageInitFailed")<{
+  readonly package: string
+  readonly attempts: number
+  readonly cause: Cause.Cause<unknown>
+  readonly reason: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" failed to start after ${this.attempts} attempt${
+      this.attempts === 1 ? "" : "s"
+    }: ${this.reason}`
+  }
+}
+
+/**
+ * A package's layer did not build within its `initTimeout`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PackageInitTimeout extends Data.TaggedError("PackageInitTimeout")<{
+  readonly package: string
+  readonly timeout: Duration.Duration
+  readonly attempts: number
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" did not start within ${Duration.format(this.timeout)}`
+  }
+}
+
+/**
+ * A package's finalizers did not finish within its `stopTimeout`. Reported on
+ * the event stream and in the log; the other packages are released anyway.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PackageStopTimeout extends Data.TaggedError("PackageStopTimeout")<{
+  readonly package: string
+  readonly timeout: Duration.Duration
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" did not stop within ${Duration.format(this.timeout)}`
+  }
+}
+
+/**
+ * A name given to the spine matches no registered package.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PackageNotFound extends Data.TaggedError("PackageNotFound")<{
+  readonly package: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `No package named "${this.package}"`
+  }
+}
+
+/**
+ * The errors found while validating the package graph, before anything starts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ValidationError =
+  | DuplicatePackage
+  | DuplicateProvider
+  | DependencyCycle
+  | MissingDependency
+  | IncompatibleVersion
+  | RequiredDependsOnOptional
+  | InvalidPackage
+
+/**
+ * Every error `Spine.layer` can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SpineError = ValidationError | InvalidConfig | PackageInitFailed | PackageInitTimeout

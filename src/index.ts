@@ -1,0 +1,20 @@
+/**
+ * @since 0.1.0
+ */
+export * as Lifecycle from "./Lifecycle.js"
+/**
+ * @since 0.1.0
+ */
+export * as Package from "./Package.js"
+/**
+ * @since 0.1.0
+ */
+export * as Registry from "./Registry.js"
+/**
+ * @since 0.1.0
+ */
+export * as Spine from "./Spine.js"
+/**
+ * @since 0.1.0
+ */
+export * as SpineError from "./SpineError.js"

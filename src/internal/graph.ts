@@ -1,0 +1,185 @@
+import { Context, Either, Graph, Option } from "effect"
+import * as semver from "semver"
+import type * as Package from "../Package.js"
+import {
+  DependencyCycle,
+  DuplicatePackage,
+  DuplicateProvider,
+  IncompatibleVersion,
+  InvalidPackage,
+  MissingDependency,
+  RequiredDependsOnOptional,
+  type ValidationError
+} from "../SpineError.js"
+
+/** A package placed in the graph. */
+export interface Node {
+  readonly index: number
+  readonly pkg: Package.Any
+  /** Indices of the packages it requires (its providers). */
+  readonly dependencies: ReadonlyArray<number>
+  /** Indices of the packages that require it. */
+  readonly dependents: ReadonlyArray<number>
+}
+
+/** A validated package graph. */
+export interface Resolved {
+  readonly nodes: ReadonlyArray<Node>
+  /** Node indices, every package after all of its dependencies. */
+  readonly order: ReadonlyArray<number>
+  /** Edges from a dependent to each of its dependencies. */
+  readonly graph: Graph.DirectedGraph<string, string>
+}
+
+const kebab = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
+
+/**
+ * Validates a list of packages against the caller's context and places them
+ * in a graph. The first problem found is returned, checked in this order:
+ * malformed descriptors, duplicate names, duplicate providers, missing
+ * dependencies, cycles, version ranges, required-on-optional edges.
+ */
+export const resolve = (
+  packages: ReadonlyArray<Package.Any>,
+  context: Context.Context<never>
+): Either.Either<Resolved, ValidationError> => {
+  for (const pkg of packages) {
+    const problem = describeProblem(pkg)
+    if (problem !== undefined) return Either.left(new InvalidPackage({ package: pkg.name, reason: problem }))
+  }
+  const byName = new Map<string, number>()
+  const byTag = new Map<string, number>()
+  for (let index = 0; index < packages.length; index++) {
+    const pkg = packages[index]
+    if (byName.has(pkg.name)) return Either.left(new DuplicatePackage({ package: pkg.name }))
+    byName.set(pkg.name, index)
+    const other = byTag.get(pkg.provides.key)
+    if (other !== undefined) {
+      return Either.left(
+        new DuplicateProvider({ tag: pkg.provides.key, packages: [packages[other].name, pkg.name] })
+      )
+    }
+    byTag.set(pkg.provides.key, index)
+  }
+  const dependencies: Array<Array<number>> = []
+  const dependents: Array<Array<number>> = packages.map(() => [])
+  for (let index = 0; index < packages.length; index++) {
+    const own: Array<number> = []
+    for (const dependency of packages[index].requires) {
+      const provider = byTag.get(dependency.tag.key)
+      if (provider === undefined) {
+        if (Option.isNone(Context.getOption(context, dependency.tag))) {
+          return Either.left(new MissingDependency({ package: packages[index].name, dependency: dependency.tag.key }))
+        }
+      } else if (!own.includes(provider)) {
+        own.push(provider)
+        dependents[provider].push(index)
+      }
+    }
+    dependencies.push(own)
+  }
+  const graph = Graph.directed<string, string>((mutable) => {
+    for (const pkg of packages) Graph.addNode(mutable, pkg.name)
+    for (let index = 0; index < packages.length; index++) {
+      for (const dependency of packages[index].requires) {
+        const provider = byTag.get(dependency.tag.key)
+        if (provider !== undefined) Graph.addEdge(mutable, index, provider, dependency.range ?? "")
+      }
+    }
+  })
+  const cycle = findCycle(graph, dependencies)
+  if (cycle !== undefined) return Either.left(new DependencyCycle({ cycle: cycle.map((i) => packages[i].name) }))
+  for (const pkg of packages) {
+    for (const dependency of pkg.requires) {
+      const provider = byTag.get(dependency.tag.key)
+      if (provider === undefined || dependency.range === undefined) continue
+      const version = packages[provider].version
+      if (!semver.satisfies(version, dependency.range, { includePrerelease: true })) {
+        return Either.left(
+          new IncompatibleVersion({
+            package: pkg.name,
+            dependency: packages[provider].name,
+            range: dependency.range,
+            version
+          })
+        )
+      }
+    }
+  }
+  for (let index = 0; index < packages.length; index++) {
+    const pkg = packages[index]
+    if (pkg.optional || pkg.feature !== undefined) continue
+    for (const provider of dependencies[index]) {
+      const dependency = packages[provider]
+      if (dependency.optional || dependency.feature !== undefined) {
+        return Either.left(
+          new RequiredDependsOnOptional({
+            package: pkg.name,
+            dependency: dependency.name,
+            reason: dependency.optional ? "optional" : "feature"
+          })
+        )
+      }
+    }
+  }
+  const nodes = packages.map((pkg, index): Node => ({
+    index,
+    pkg,
+    dependencies: dependencies[index],
+    dependents: dependents[index]
+  }))
+  const order = Array.from(Graph.indices(Graph.topo(graph))).reverse()
+  return Either.right({ nodes, order, graph })
+}
+
+const describeProblem = (pkg: Package.Any): string | undefined => {
+  if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
+  if (semver.valid(pkg.version) === null) return `version "${pkg.version}" is not semver`
+  for (const dependency of pkg.requires) {
+    if (dependency.range !== undefined && semver.validRange(dependency.range) === null) {
+      return `range "${dependency.range}" for ${dependency.tag.key} is not a semver range`
+    }
+  }
+  return undefined
+}
+
+/**
+ * The shortest cycle through the first package that lies on one, as a path
+ * that starts and ends with that package; `undefined` when acyclic.
+ */
+const findCycle = (
+  graph: Graph.DirectedGraph<string, string>,
+  dependencies: ReadonlyArray<ReadonlyArray<number>>
+): ReadonlyArray<number> | undefined => {
+  if (Graph.isAcyclic(graph)) return undefined
+  let start = -1
+  let members = new Set<number>()
+  for (const component of Graph.stronglyConnectedComponents(graph)) {
+    const first = Math.min(...component)
+    const cyclic = component.length > 1 || dependencies[first].includes(first)
+    if (cyclic && (start === -1 || first < start)) {
+      start = first
+      members = new Set(component)
+    }
+  }
+  const parent = new Map<number, number>()
+  const queue = [start]
+  for (let head = 0; head < queue.length; head++) {
+    const current = queue[head]
+    for (const next of dependencies[current]) {
+      if (!members.has(next)) continue
+      if (next === start) {
+        const path = [start]
+        for (let at: number | undefined = current; at !== start && at !== undefined; at = parent.get(at)) {
+          path.push(at)
+        }
+        return [start, ...path.slice(1).reverse(), start]
+      }
+      if (!parent.has(next)) {
+        parent.set(next, current)
+        queue.push(next)
+      }
+    }
+  }
+  return [start, start]
+}

@@ -1,0 +1,305 @@
+/**
+ * The boot scheduler: one fiber and one `Deferred` per package. A package's
+ * fiber awaits its dependencies' `Deferred`s, builds only its own layer into a
+ * scope of its own with its dependencies' services provided, then completes
+ * its own `Deferred`. Release walks the graph the other way: a package's scope
+ * closes once every dependent's has closed, independent packages in parallel.
+ */
+import type { Layer as L } from "effect"
+import type { Duration } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option, PubSub, Scope } from "effect"
+import type { PackageState, SpinePhase } from "../Lifecycle.js"
+import { SpineEvent } from "../Lifecycle.js"
+import type * as Package from "../Package.js"
+import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
+import type { Node, Resolved } from "./graph.js"
+
+/** The mutable runtime record of one package. Internal: exposed only as snapshots. */
+export interface Entry {
+  readonly node: Node
+  readonly pkg: Package.Any
+  /** The layer to build; `undefined` when the package is disabled. */
+  readonly layer: L.Layer<never, unknown, unknown> | undefined
+  readonly ready: Deferred.Deferred<boolean>
+  state: PackageState
+  attempts: number
+  startedAt: number | undefined
+  readyAt: number | undefined
+  durationMs: number | undefined
+  stoppedAt: number | undefined
+  stopDurationMs: number | undefined
+  error: string | undefined
+  scope: Scope.CloseableScope | undefined
+  service: Option.Option<unknown>
+}
+
+export interface Defaults {
+  readonly initTimeout: Duration.Duration
+  readonly stopTimeout: Duration.Duration
+  readonly initRetry: Package.Any["initRetry"]
+}
+
+export interface Runtime {
+  readonly resolved: Resolved
+  readonly entries: ReadonlyArray<Entry>
+  readonly byName: ReadonlyMap<string, Entry>
+  readonly features: ReadonlyMap<string, boolean>
+  readonly events: PubSub.PubSub<SpineEvent>
+  readonly defaults: Defaults
+  phase: SpinePhase
+}
+
+export const make = Effect.fnUntraced(function*(options: {
+  readonly resolved: Resolved
+  readonly layers: ReadonlyArray<L.Layer<never, unknown, unknown> | undefined>
+  readonly features: ReadonlyMap<string, boolean>
+  readonly defaults: Defaults
+}) {
+  const { layers, resolved } = options
+  const entries: Array<Entry> = []
+  const byName = new Map<string, Entry>()
+  for (const node of resolved.nodes) {
+    const layer = layers[node.index]
+    const ready = yield* Deferred.make<boolean>()
+    const entry: Entry = {
+      node,
+      pkg: node.pkg,
+      layer,
+      ready,
+      state: layer === undefined ? "disabled" : "registered",
+      attempts: 0,
+      startedAt: undefined,
+      readyAt: undefined,
+      durationMs: undefined,
+      stoppedAt: undefined,
+      stopDurationMs: undefined,
+      error: undefined,
+      scope: undefined,
+      service: Option.none()
+    }
+    if (layer === undefined) yield* Deferred.succeed(ready, false)
+    entries.push(entry)
+    byName.set(node.pkg.name, entry)
+  }
+  const events = yield* PubSub.unbounded<SpineEvent>({ replay: 256 + 4 * entries.length })
+  const runtime: Runtime = {
+    resolved,
+    entries,
+    byName,
+    features: options.features,
+    events,
+    defaults: options.defaults,
+    phase: "booting"
+  }
+  return runtime
+})
+
+/** Publishes an event stamped with the current time. */
+export const emit = (runtime: Runtime, event: (at: Date) => SpineEvent) =>
+  Effect.flatMap(Clock.currentTimeMillis, (millis) => PubSub.publish(runtime.events, event(new Date(millis))))
+
+const transition = (
+  runtime: Runtime,
+  entry: Entry,
+  to: PackageState,
+  extra: { readonly attempt?: number; readonly reason?: string } = {}
+) => {
+  const from = entry.state
+  entry.state = to
+  return emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
+}
+
+export const setPhase = (runtime: Runtime, to: SpinePhase) => {
+  const from = runtime.phase
+  runtime.phase = to
+  return from === to ? Effect.void : emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
+}
+
+/** A readable reason from a failure cause, without stack traces. */
+export const reasonOf = (cause: Cause.Cause<unknown>): string => {
+  const squashed = Cause.squash(cause)
+  if (squashed instanceof Error) return squashed.message
+  if (typeof squashed === "object" && squashed !== null && "_tag" in squashed) return String(squashed._tag)
+  return String(squashed)
+}
+
+const isRequired = (pkg: Package.Any) => !pkg.optional
+
+/**
+ * Builds one attempt of a package's layer in a fresh scope. On failure the
+ * scope is closed before the failure propagates, so nothing of a failed
+ * attempt outlives it.
+ */
+const attempt = (
+  runtime: Runtime,
+  entry: Entry,
+  layer: L.Layer<never, unknown, unknown>,
+  deps: Context.Context<unknown>
+) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      entry.attempts++
+      const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
+      const scope = yield* Scope.make()
+      entry.scope = scope
+      const exit = yield* Effect.exit(restore(
+        Layer.buildWithScope(layer, scope).pipe(
+          Effect.provide(deps),
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () => new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts })
+          }),
+          Effect.flatMap((context) =>
+            Option.match(Context.getOption(context, entry.pkg.provides), {
+              onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
+              onSome: Effect.succeed
+            })
+          )
+        )
+      ))
+      if (Exit.isSuccess(exit)) return exit.value
+      entry.scope = undefined
+      yield* closeWithin(runtime, entry, scope, exit)
+      return yield* exit
+    })
+  )
+
+const initError = (entry: Entry, cause: Cause.Cause<unknown>) => {
+  const failure = Cause.failureOption(cause)
+  if (
+    Option.isSome(failure) && failure.value instanceof PackageInitTimeout && failure.value.package === entry.pkg.name
+  ) {
+    return new PackageInitTimeout({ ...failure.value, attempts: entry.attempts })
+  }
+  return new PackageInitFailed({ package: entry.pkg.name, attempts: entry.attempts, cause, reason: reasonOf(cause) })
+}
+
+const start = (runtime: Runtime, entry: Entry) =>
+  Effect.gen(function*() {
+    const layer = entry.layer
+    if (layer === undefined) return
+    const services = new Map<string, unknown>()
+    for (const index of entry.node.dependencies) {
+      const dependency = runtime.entries[index]
+      const ready = yield* Deferred.await(dependency.ready)
+      if (!ready || Option.isNone(dependency.service)) {
+        yield* transition(runtime, entry, "skipped", {
+          reason: `dependency "${dependency.pkg.name}" is ${dependency.state}`
+        })
+        yield* Deferred.succeed(entry.ready, false)
+        return
+      }
+      services.set(dependency.pkg.provides.key, dependency.service.value)
+    }
+    const startedAt = yield* Clock.currentTimeMillis
+    entry.startedAt = startedAt
+    yield* transition(runtime, entry, "starting", { attempt: 1 })
+    const once = attempt(runtime, entry, layer, Context.unsafeMake(services))
+    const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
+    const exit = yield* Effect.exit(schedule === undefined ? once : Effect.retry(once, schedule))
+    const finishedAt = yield* Clock.currentTimeMillis
+    entry.durationMs = finishedAt - startedAt
+    if (Exit.isSuccess(exit)) {
+      entry.service = Option.some(exit.value)
+      entry.readyAt = finishedAt
+      yield* transition(runtime, entry, "ready", { attempt: entry.attempts })
+      yield* Deferred.succeed(entry.ready, true)
+      return
+    }
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      yield* transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+      return yield* Effect.interrupt
+    }
+    const error = initError(entry, exit.cause)
+    entry.error = error.message
+    yield* transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
+    yield* Deferred.succeed(entry.ready, false)
+    if (isRequired(entry.pkg)) return yield* error
+    yield* Effect.logWarning(`optional ${error.message}; its dependents are skipped`)
+  })
+
+/**
+ * Starts every enabled package as soon as its own dependencies are ready.
+ * A required package's failure interrupts the packages still starting and
+ * fails the boot; the caller's scope then releases what had started.
+ */
+export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | PackageInitTimeout> =>
+  Effect.forEach(runtime.entries, (entry) => start(runtime, entry), { concurrency: "unbounded", discard: true })
+
+/**
+ * Closes a scope within the package's stop timeout. The close runs in a fiber
+ * of its own so that a finalizer that hangs (finalizers are uninterruptible)
+ * delays nobody: past the timeout it is reported and left to finish.
+ */
+const closeWithin = (
+  runtime: Runtime,
+  entry: Entry,
+  scope: Scope.CloseableScope,
+  exit: Exit.Exit<unknown, unknown>
+) => {
+  const timeout = entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
+  return Scope.close(scope, exit).pipe(
+    Effect.uninterruptible,
+    Effect.exit,
+    Effect.disconnect,
+    Effect.timeoutOption(timeout),
+    Effect.interruptible,
+    Effect.forkDaemon,
+    Effect.flatMap(Fiber.join),
+    Effect.flatMap(Option.match({
+      onNone: () => {
+        const error = new PackageStopTimeout({ package: entry.pkg.name, timeout })
+        return Effect.zipRight(
+          Effect.logWarning(error.message),
+          emit(runtime, (at) => SpineEvent.PackageStopTimeout({ package: entry.pkg.name, timeout, at }))
+        )
+      },
+      onSome: Exit.match({
+        onSuccess: () => Effect.void,
+        onFailure: (cause) => {
+          const reason = reasonOf(cause)
+          return Effect.zipRight(
+            Effect.logError(`Package "${entry.pkg.name}" failed to release: ${reason}`),
+            emit(runtime, (at) => SpineEvent.PackageStopFailed({ package: entry.pkg.name, reason, at }))
+          )
+        }
+      })
+    }))
+  )
+}
+
+/**
+ * Releases every started package: dependents first, independent packages in
+ * parallel, each within its stop timeout. Packages that never started
+ * release nothing but still let their dependencies go.
+ */
+export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.gen(function*() {
+    const released = yield* Effect.forEach(runtime.entries, () => Deferred.make<void>())
+    yield* Effect.forEach(runtime.entries, (entry, index) =>
+      Effect.gen(function*() {
+        for (const dependent of entry.node.dependents) yield* Deferred.await(released[dependent])
+        const scope = entry.scope
+        if (scope !== undefined) {
+          entry.scope = undefined
+          const startedAt = yield* Clock.currentTimeMillis
+          yield* transition(runtime, entry, "stopping")
+          yield* closeWithin(runtime, entry, scope, exit)
+          const stoppedAt = yield* Clock.currentTimeMillis
+          entry.stoppedAt = stoppedAt
+          entry.stopDurationMs = stoppedAt - startedAt
+          entry.service = Option.none()
+          yield* transition(runtime, entry, "stopped")
+        }
+        yield* Deferred.succeed(released[index], undefined)
+      }), { concurrency: "unbounded", discard: true })
+  })
+
+/** The services of every ready package, keyed by tag. */
+export const services = (runtime: Runtime): Map<string, unknown> => {
+  const map = new Map<string, unknown>()
+  for (const entry of runtime.entries) {
+    if (Option.isSome(entry.service)) map.set(entry.pkg.provides.key, entry.service.value)
+  }
+  return map
+}
