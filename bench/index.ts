@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: the spine against raw `Layer.provide` wiring of the same
+ * seeded random DAG, then boot latency against the longest dependency chain.
+ * Every figure is the median over fresh processes (bench/child.ts); the bench
+ * reports PASS/FAIL per target and always exits 0.
+ */
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { longestChain, makeDag } from "./dag.js"
+
+interface Sample {
+  readonly buildMs: number
+  readonly releaseMs: number
+  readonly heapPerPackage: number
+}
+
+interface Row {
+  readonly mode: string
+  readonly n: number
+  readonly reps: number
+  readonly buildMs: number
+  readonly releaseMs: number
+  readonly usPerPackage: number
+  readonly heapPerPackage: number
+  readonly spread: number
+}
+
+const SEED = 42
+const REPS = 5
+const SIZES = [100, 1000, 5000]
+/** Wall-clock budget of one (mode, N) cell: slow cells run fewer processes. */
+const CELL_BUDGET_MS = 40_000
+const LATENCY_N = 200
+const STEP_MS = 5.8
+const root = fileURLToPath(new URL("..", import.meta.url))
+const child = fileURLToPath(new URL("child.ts", import.meta.url))
+
+const spawn = (mode: string, n: number): Sample | undefined => {
+  const result = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", child, mode, `${n}`, `${SEED}`], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 180_000
+  })
+  const line = result.stdout.split("\n").find((text) => text.startsWith("{"))
+  if (result.status === 0 && line !== undefined) return JSON.parse(line) as Sample
+  console.log(`  ${mode} N=${n}: child failed (status ${result.status}, ${result.signal ?? "no signal"})`)
+  console.log(result.stderr.split("\n").slice(0, 10).join("\n"))
+  return undefined
+}
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+const measure = (mode: string, n: number): Row => {
+  const samples: Array<Sample> = []
+  let reps = REPS
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now()
+    const sample = spawn(mode, n)
+    if (sample !== undefined) samples.push(sample)
+    if (i === 0) reps = Math.max(1, Math.min(REPS, Math.floor(CELL_BUDGET_MS / (performance.now() - start))))
+  }
+  const totals = samples.map((s) => s.buildMs + s.releaseMs)
+  return {
+    mode,
+    n,
+    reps: samples.length,
+    buildMs: median(samples.map((s) => s.buildMs)),
+    releaseMs: median(samples.map((s) => s.releaseMs)),
+    usPerPackage: (median(totals) * 1000) / n,
+    heapPerPackage: median(samples.map((s) => s.heapPerPackage)),
+    spread: Math.max(...totals) / Math.min(...totals)
+  }
+}
+
+const fixed = (value: number, digits: number, width: number) =>
+  (Number.isFinite(value) ? value.toFixed(digits) : "n/a").padStart(width)
+
+console.log(`spine vs raw Layer.provide wiring, seed ${SEED}, median of up to ${REPS} fresh processes per cell`)
+console.log("each child warms up on a 50-package DAG, then measures one build; heap = retained after GC, scope open\n")
+console.log("     N  mode   reps  build ms  release ms  µs/pkg (b+r)  heap B/pkg  max/min  raw/spine time  heap")
+const rows: Array<Row> = []
+for (const n of SIZES) {
+  const spine = measure("spine", n)
+  const raw = measure("raw", n)
+  rows.push(spine, raw)
+  for (const row of [spine, raw]) {
+    const ratios = row === raw
+      ? `${fixed(raw.usPerPackage / spine.usPerPackage, 2, 14)}  ${
+        fixed(raw.heapPerPackage / spine.heapPerPackage, 2, 4)
+      }`
+      : ""
+    console.log(
+      `${fixed(n, 0, 6)}  ${row.mode.padEnd(5)}  ${fixed(row.reps, 0, 4)}  ${fixed(row.buildMs, 1, 8)}  ${
+        fixed(row.releaseMs, 1, 10)
+      }  ${fixed(row.usPerPackage, 1, 12)}  ${fixed(row.heapPerPackage, 0, 10)}  ${fixed(row.spread, 2, 7)}  ${ratios}`
+    )
+  }
+}
+if (rows.some((row) => row.reps < REPS)) console.log(`(cells with reps < ${REPS} exceeded the per-cell time budget)`)
+
+const chain = longestChain(makeDag(LATENCY_N, SEED))
+const expected = chain * STEP_MS
+const latency = measure("latency", LATENCY_N)
+const latencyRaw = measure("latency-raw", LATENCY_N)
+const noSleep = measure("spine", LATENCY_N)
+console.log(
+  `\nlatency: N=${LATENCY_N}, each init sleeps 5 ms, longest chain L=${chain}, L × ${STEP_MS} ms = ${expected} ms`
+)
+for (const row of [latency, latencyRaw]) {
+  console.log(
+    `  ${row.mode.padEnd(11)} boot ${fixed(row.buildMs, 1, 7)} ms  (${row.reps} runs)  boot / (L × ${STEP_MS}) = ${
+      fixed(row.buildMs / expected, 2, 4)
+    }`
+  )
+}
+console.log(`  same DAG without the sleeps: spine build ${noSleep.buildMs.toFixed(1)} ms, the CPU floor of the boot`)
+
+const find = (mode: string, n: number) => rows.find((row) => row.mode === mode && row.n === n)!
+const speedup = find("raw", 1000).usPerPackage / find("spine", 1000).usPerPackage
+const heap1000 = find("spine", 1000).heapPerPackage
+const scaling = find("spine", 5000).usPerPackage / find("spine", 1000).usPerPackage
+const checks: ReadonlyArray<readonly [string, boolean, string]> = [
+  ["N=1000: spine build+release >= 5x faster than raw", speedup >= 5, `${speedup.toFixed(2)}x`],
+  ["N=1000: spine retained heap < 5 KB per package", heap1000 < 5120, `${(heap1000 / 1024).toFixed(2)} KB`],
+  [
+    `latency: spine boot <= 1.3 x L x ${STEP_MS} ms`,
+    latency.buildMs <= 1.3 * expected,
+    `${latency.buildMs.toFixed(1)} ms vs ${(1.3 * expected).toFixed(1)} ms`
+  ],
+  ["spine µs/package at N=5000 <= 1.5x N=1000", scaling <= 1.5, `${scaling.toFixed(2)}x`]
+]
+console.log("\ntargets")
+for (const [label, ok, value] of checks) console.log(`  ${ok ? "PASS" : "FAIL"}  ${label.padEnd(52)} ${value}`)
