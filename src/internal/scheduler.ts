@@ -6,7 +6,7 @@
  * closes once every dependent's has closed, independent packages in parallel.
  */
 import type { Layer as L } from "effect"
-import type { Duration } from "effect"
+import type { Duration, Schedule } from "effect"
 import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option, PubSub, Scope } from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
 import { SpineEvent } from "../Lifecycle.js"
@@ -126,9 +126,11 @@ export const reasonOf = (cause: Cause.Cause<unknown>): string => {
 const isRequired = (pkg: Package.Any) => !pkg.optional
 
 /**
- * Builds one attempt of a package's layer in a fresh scope. On failure the
- * scope is closed before the failure propagates, so nothing of a failed
- * attempt outlives it.
+ * Builds one attempt of a package's layer in a fresh scope, in a fiber of its
+ * own. Past the init timeout, or when the boot is interrupted, the build is
+ * interrupted and given the stop timeout to unwind; a build whose cleanup
+ * hangs is reported and left behind, never waited for. On failure the
+ * attempt's scope is closed before the failure propagates.
  */
 const attempt = (
   runtime: Runtime,
@@ -142,21 +144,27 @@ const attempt = (
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const scope = yield* Scope.make()
       entry.scope = scope
-      const exit = yield* Effect.exit(restore(
-        Layer.buildWithScope(layer, scope).pipe(
-          Effect.provide(deps),
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () => new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts })
-          }),
-          Effect.flatMap((context) =>
-            Option.match(Context.getOption(context, entry.pkg.provides), {
-              onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
-              onSome: Effect.succeed
-            })
-          )
+      const build = Layer.buildWithScope(layer, scope).pipe(
+        Effect.provide(deps),
+        Effect.flatMap((context) =>
+          Option.match(Context.getOption(context, entry.pkg.provides), {
+            onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
+            onSome: Effect.succeed
+          })
         )
-      ))
+      )
+      const fiber = yield* Effect.forkDaemon(restore(build))
+      const waited = yield* Effect.exit(restore(Effect.timeoutOption(Fiber.await(fiber), timeout)))
+      let exit: Exit.Exit<unknown, unknown>
+      if (Exit.isSuccess(waited) && Option.isSome(waited.value)) {
+        exit = waited.value.value
+      } else {
+        yield* Fiber.interruptFork(fiber)
+        yield* reportStop(runtime, entry, yield* awaitWithin(fiber, stopTimeoutOf(runtime, entry)))
+        exit = Exit.isSuccess(waited)
+          ? Exit.fail(new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts }))
+          : waited
+      }
       if (Exit.isSuccess(exit)) return exit.value
       entry.scope = undefined
       yield* closeWithin(runtime, entry, scope, exit)
@@ -173,6 +181,13 @@ const initError = (entry: Entry, cause: Cause.Cause<unknown>) => {
   }
   return new PackageInitFailed({ package: entry.pkg.name, attempts: entry.attempts, cause, reason: reasonOf(cause) })
 }
+
+/** Retries on any failure or defect, never on interruption. */
+const retry = <A, E>(effect: Effect.Effect<A, E>, schedule: Schedule.Schedule<unknown, unknown>) =>
+  Effect.sandbox(effect).pipe(
+    Effect.retry({ schedule, while: (cause) => !Cause.isInterruptedOnly(cause) }),
+    Effect.unsandbox
+  )
 
 const start = (runtime: Runtime, entry: Entry) =>
   Effect.gen(function*() {
@@ -193,10 +208,13 @@ const start = (runtime: Runtime, entry: Entry) =>
     }
     const startedAt = yield* Clock.currentTimeMillis
     entry.startedAt = startedAt
-    yield* transition(runtime, entry, "starting", { attempt: 1 })
     const once = attempt(runtime, entry, layer, Context.unsafeMake(services))
     const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
-    const exit = yield* Effect.exit(schedule === undefined ? once : Effect.retry(once, schedule))
+    const exit = yield* transition(runtime, entry, "starting", { attempt: 1 }).pipe(
+      Effect.zipRight(schedule === undefined ? once : retry(once, schedule)),
+      Effect.onInterrupt(() => transition(runtime, entry, "stopped", { reason: "interrupted while starting" })),
+      Effect.exit
+    )
     const finishedAt = yield* Clock.currentTimeMillis
     entry.durationMs = finishedAt - startedAt
     if (Exit.isSuccess(exit)) {
@@ -206,10 +224,7 @@ const start = (runtime: Runtime, entry: Entry) =>
       yield* Deferred.succeed(entry.ready, true)
       return
     }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      yield* transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
-      return yield* Effect.interrupt
-    }
+    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
     const error = initError(entry, exit.cause)
     entry.error = error.message
     yield* transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
@@ -226,47 +241,49 @@ const start = (runtime: Runtime, entry: Entry) =>
 export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | PackageInitTimeout> =>
   Effect.forEach(runtime.entries, (entry) => start(runtime, entry), { concurrency: "unbounded", discard: true })
 
+const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
+
 /**
- * Closes a scope within the package's stop timeout. The close runs in a fiber
- * of its own so that a finalizer that hangs (finalizers are uninterruptible)
- * delays nobody: past the timeout it is reported and left to finish.
+ * Waits at most `timeout` for a fiber, from a fiber of its own so that the
+ * wait can be cut short even inside a finalizer: `None` when it is still
+ * running.
  */
-const closeWithin = (
-  runtime: Runtime,
-  entry: Entry,
-  scope: Scope.CloseableScope,
-  exit: Exit.Exit<unknown, unknown>
-) => {
-  const timeout = entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
-  return Scope.close(scope, exit).pipe(
-    Effect.uninterruptible,
-    Effect.exit,
-    Effect.disconnect,
+const awaitWithin = <A, E>(fiber: Fiber.Fiber<A, E>, timeout: Duration.Duration) =>
+  Fiber.await(fiber).pipe(
     Effect.timeoutOption(timeout),
     Effect.interruptible,
     Effect.forkDaemon,
-    Effect.flatMap(Fiber.join),
-    Effect.flatMap(Option.match({
-      onNone: () => {
-        const error = new PackageStopTimeout({ package: entry.pkg.name, timeout })
-        return Effect.zipRight(
-          Effect.logWarning(error.message),
-          emit(runtime, (at) => SpineEvent.PackageStopTimeout({ package: entry.pkg.name, timeout, at }))
-        )
-      },
-      onSome: Exit.match({
-        onSuccess: () => Effect.void,
-        onFailure: (cause) => {
-          const reason = reasonOf(cause)
-          return Effect.zipRight(
-            Effect.logError(`Package "${entry.pkg.name}" failed to release: ${reason}`),
-            emit(runtime, (at) => SpineEvent.PackageStopFailed({ package: entry.pkg.name, reason, at }))
-          )
-        }
-      })
-    }))
+    Effect.flatMap(Fiber.join)
+  )
+
+/** Reports a release that timed out or failed, on the event stream and in the log. */
+const reportStop = (runtime: Runtime, entry: Entry, result: Option.Option<Exit.Exit<unknown, unknown>>) => {
+  const name = entry.pkg.name
+  if (Option.isNone(result)) {
+    const error = new PackageStopTimeout({ package: name, timeout: stopTimeoutOf(runtime, entry) })
+    return Effect.zipRight(
+      Effect.logWarning(error.message),
+      emit(runtime, (at) => SpineEvent.PackageStopTimeout({ package: name, timeout: error.timeout, at }))
+    )
+  }
+  if (Exit.isSuccess(result.value) || Cause.isInterruptedOnly(result.value.cause)) return Effect.void
+  const reason = reasonOf(result.value.cause)
+  return Effect.zipRight(
+    Effect.logError(`Package "${name}" failed to release: ${reason}`),
+    emit(runtime, (at) => SpineEvent.PackageStopFailed({ package: name, reason, at }))
   )
 }
+
+/**
+ * Closes a scope within the package's stop timeout. The close runs in a fiber
+ * of its own, so a finalizer that hangs (finalizers are uninterruptible)
+ * delays nobody: past the timeout it is reported and left to finish.
+ */
+const closeWithin = (runtime: Runtime, entry: Entry, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.forkDaemon(Scope.close(scope, exit)).pipe(
+    Effect.flatMap((fiber) => awaitWithin(fiber, stopTimeoutOf(runtime, entry))),
+    Effect.flatMap((result) => reportStop(runtime, entry, result))
+  )
 
 /**
  * Releases every started package: dependents first, independent packages in

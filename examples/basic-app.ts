@@ -1,0 +1,328 @@
+/**
+ * A small application built from six packages:
+ *
+ *   config ─► database ─► audit-log ─► api
+ *     └─────► search-index (optional, fails) ─► search-sync (optional, skipped)
+ *
+ * It shows how a package is declared (a service tag, a layer, what it requires), how the spine starts packages in
+ * dependency order and in parallel, how an optional package's failure degrades the app instead of stopping it, and
+ * how everything is released in reverse order when the program ends or receives Ctrl-C / SIGTERM.
+ *
+ *   npm start                              boot, print a table, wait for Ctrl-C
+ *   EXAMPLE_EXIT_AFTER_BOOT=1 npm start    boot, print a table, release everything and exit
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Clock, Config, Console, Context, Data, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
+import type { Lifecycle } from "../src/index.js"
+import { Package, Spine } from "../src/index.js"
+
+// ---------------------------------------------------------------------------------------------------------------------
+// config: settings read with Effect's `Config` (environment variables by default). Every setting has a default, so
+// the example runs without any. `Config.redacted` keeps the password out of logs and error messages.
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface Settings {
+  readonly appName: string
+  readonly databaseUrl: string
+  readonly databasePassword: Redacted.Redacted
+  readonly searchUrl: string
+}
+
+class AppConfig extends Context.Tag("basic-app/AppConfig")<AppConfig, Settings>() {}
+
+const ConfigPackage = Package.make({
+  name: "config",
+  version: "1.0.0",
+  category: "core",
+  provides: AppConfig,
+  // The spine reads every package's `config` before any package starts, and reports all problems at once.
+  config: Config.all({
+    appName: Config.string("APP_NAME").pipe(Config.withDefault("basic-app")),
+    databaseUrl: Config.string("DATABASE_URL").pipe(Config.withDefault("memory://basic-app")),
+    databasePassword: Config.redacted("DATABASE_PASSWORD").pipe(
+      Config.withDefault(Redacted.make("dev-only-password-42"))
+    ),
+    searchUrl: Config.string("SEARCH_URL").pipe(Config.withDefault("http://127.0.0.1:9200"))
+  }),
+  layer: (settings) =>
+    Layer.scoped(
+      AppConfig,
+      Effect.acquireRelease(
+        Effect.sleep("20 millis").pipe(Effect.as(settings)),
+        () => Console.log("released config")
+      )
+    )
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// database: an in-memory key/value store. `acquireRelease` opens it and registers how to close it.
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface DatabaseService {
+  readonly get: (key: string) => Effect.Effect<Option.Option<string>>
+  readonly set: (key: string, value: string) => Effect.Effect<void>
+  readonly keys: (prefix: string) => Effect.Effect<ReadonlyArray<string>>
+}
+
+class Database extends Context.Tag("basic-app/Database")<Database, DatabaseService>() {}
+
+const DatabasePackage = Package.make({
+  name: "database",
+  version: "2.3.1",
+  category: "storage",
+  provides: Database,
+  requires: [AppConfig],
+  initTimeout: "2 seconds",
+  layer: Layer.scoped(
+    Database,
+    Effect.gen(function*() {
+      const { databasePassword } = yield* AppConfig
+      const store = yield* Effect.acquireRelease(
+        Effect.gen(function*() {
+          yield* Effect.sleep("80 millis") // "connecting"
+          // The secret is only unwrapped where it is used; printing `databasePassword` shows "<redacted>".
+          if (Redacted.value(databasePassword).length === 0) return yield* Effect.dieMessage("empty database password")
+          return new Map<string, string>()
+        }),
+        (store) => Effect.sync(() => store.clear()).pipe(Effect.zipRight(Console.log("released database")))
+      )
+      return Database.of({
+        get: (key) => Effect.sync(() => Option.fromNullable(store.get(key))),
+        set: (key, value) => Effect.sync(() => void store.set(key, value)),
+        keys: (prefix) => Effect.sync(() => [...store.keys()].filter((key) => key.startsWith(prefix)))
+      })
+    })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// audit-log: records what happened, in the database.
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface AuditLogService {
+  readonly record: (action: string, subject: string) => Effect.Effect<void>
+  readonly count: Effect.Effect<number>
+}
+
+class AuditLog extends Context.Tag("basic-app/AuditLog")<AuditLog, AuditLogService>() {}
+
+const AuditLogPackage = Package.make({
+  name: "audit-log",
+  version: "1.1.0",
+  category: "observability",
+  provides: AuditLog,
+  // A requirement may carry a semver range that the providing package's version must satisfy.
+  requires: [[Database, "^2.0.0"]],
+  layer: Layer.scoped(
+    AuditLog,
+    Effect.gen(function*() {
+      const db = yield* Database
+      const sequence = yield* Ref.make(0)
+      yield* Effect.acquireRelease(Effect.sleep("40 millis"), () => Console.log("released audit-log"))
+      return AuditLog.of({
+        record: (action, subject) =>
+          Effect.gen(function*() {
+            const n = yield* Ref.updateAndGet(sequence, (n) => n + 1)
+            const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+            yield* db.set(`audit:${n}`, JSON.stringify({ at, action, subject }))
+          }),
+        count: Effect.map(db.keys("audit:"), (keys) => keys.length)
+      })
+    })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// api: the application's own service, built on the database and the audit log.
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface ApiService {
+  readonly signUp: (email: string) => Effect.Effect<string>
+  readonly findUser: (id: string) => Effect.Effect<Option.Option<string>>
+}
+
+class Api extends Context.Tag("basic-app/Api")<Api, ApiService>() {}
+
+const ApiPackage = Package.make({
+  name: "api",
+  version: "0.4.0",
+  category: "http",
+  provides: Api,
+  requires: [Database, AuditLog],
+  layer: Layer.scoped(
+    Api,
+    Effect.gen(function*() {
+      const db = yield* Database
+      const audit = yield* AuditLog
+      yield* Effect.acquireRelease(Effect.sleep("30 millis"), () => Console.log("released api"))
+      return Api.of({
+        signUp: (email) =>
+          Effect.gen(function*() {
+            const id = `user:${(yield* db.keys("user:")).length + 1}`
+            yield* db.set(id, email)
+            yield* audit.record("user.signed-up", id)
+            return id
+          }),
+        findUser: (id) => db.get(id)
+      })
+    })
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// search-index: optional. Its start fails (nothing listens on the search URL), so the app runs without search.
+// search-sync: optional, depends on search-index, so the spine skips it.
+// ---------------------------------------------------------------------------------------------------------------------
+
+class ConnectionRefused extends Data.TaggedError("ConnectionRefused")<{ readonly url: string }> {
+  override get message(): string {
+    return `connection refused (${this.url})`
+  }
+}
+
+class SearchIndex extends Context.Tag("basic-app/SearchIndex")<SearchIndex, {
+  readonly query: (text: string) => Effect.Effect<ReadonlyArray<string>>
+}>() {}
+
+const SearchIndexPackage = Package.make({
+  name: "search-index",
+  version: "0.9.2",
+  category: "search",
+  provides: SearchIndex,
+  requires: [AppConfig],
+  optional: true,
+  layer: Layer.scoped(
+    SearchIndex,
+    Effect.gen(function*() {
+      const { searchUrl } = yield* AppConfig
+      yield* Effect.acquireRelease(
+        Effect.sleep("150 millis").pipe(Effect.zipRight(Effect.fail(new ConnectionRefused({ url: searchUrl })))),
+        () => Console.log("released search-index") // never printed: the acquire failed
+      )
+      return SearchIndex.of({ query: () => Effect.succeed([]) })
+    })
+  )
+})
+
+class SearchSync extends Context.Tag("basic-app/SearchSync")<SearchSync, {
+  readonly reindex: Effect.Effect<void>
+}>() {}
+
+const SearchSyncPackage = Package.make({
+  name: "search-sync",
+  version: "0.9.2",
+  category: "search",
+  provides: SearchSync,
+  requires: [SearchIndex, Database],
+  optional: true,
+  layer: Layer.scoped(
+    SearchSync,
+    Effect.acquireRelease(
+      Effect.succeed(SearchSync.of({ reindex: Effect.void })),
+      () => Console.log("released search-sync")
+    )
+  )
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The spine: one layer providing `Spine.Spine` and the service of every required package (optional ones are not in
+// its type: read them with `Effect.serviceOption`). The order of `packages` does not matter; `requires` does.
+// ---------------------------------------------------------------------------------------------------------------------
+
+const AppLive = Spine.layer({
+  packages: [ApiPackage, AuditLogPackage, DatabasePackage, ConfigPackage, SearchSyncPackage, SearchIndexPackage],
+  defaults: { initTimeout: "5 seconds", stopTimeout: "3 seconds" },
+  hooks: {
+    beforeShutdown: Console.log("\nstopping: releasing packages, dependents first"),
+    afterShutdown: Console.log("stopped")
+  }
+})
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The boot table, from `spine.timeline` (times and states) and `spine.events` (why a package was skipped).
+// ---------------------------------------------------------------------------------------------------------------------
+
+const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n")
+}
+
+const printBootTable = (bootStartedAt: number, bootMs: number) =>
+  Effect.gen(function*() {
+    const spine = yield* Spine.Spine
+    const versions = new Map((yield* spine.packages).map((info) => [info.name, info.version]))
+    const timeline = yield* spine.timeline
+
+    // The event stream first replays the history; stop reading at the end of the boot.
+    const events = yield* spine.events.pipe(
+      Stream.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "ready"),
+      Stream.runCollect
+    )
+    const skipReasons = new Map<string, string>()
+    for (const event of events) {
+      if (event._tag === "PackageStateChanged" && event.to === "skipped" && event.reason !== undefined) {
+        skipReasons.set(event.package, event.reason)
+      }
+    }
+
+    const ms = (value: number | undefined) => value === undefined ? "-" : `${Math.round(value)} ms`
+    // In start order; packages that never started last.
+    const byStart = (entry: Lifecycle.TimelineEntry) => entry.startedAt?.getTime() ?? Infinity
+    const rows = [...timeline].sort((a, b) => byStart(a) - byStart(b)).map((entry) => [
+      entry.package,
+      versions.get(entry.package) ?? "?",
+      entry.state,
+      entry.startedAt === undefined ? "-" : `+${ms(entry.startedAt.getTime() - bootStartedAt)}`,
+      ms(entry.durationMs),
+      entry.error ?? skipReasons.get(entry.package) ?? ""
+    ])
+    yield* Console.log(formatTable([["PACKAGE", "VERSION", "STATE", "STARTED", "INIT", "NOTE"], ...rows]))
+
+    const count = (state: Lifecycle.PackageState) => timeline.filter((entry) => entry.state === state).length
+    const sumOfInits = timeline.reduce((sum, entry) => sum + (entry.durationMs ?? 0), 0)
+    yield* Console.log(
+      `\n${count("ready")} ready, ${count("failed")} failed, ${count("skipped")} skipped in ${bootMs} ms ` +
+        `(sum of init times: ${sumOfInits} ms)`
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The program: boot, print the table, use the services, then wait for Ctrl-C.
+// ---------------------------------------------------------------------------------------------------------------------
+
+const main = Effect.gen(function*() {
+  const exitAfterBoot = yield* Config.boolean("EXAMPLE_EXIT_AFTER_BOOT").pipe(Config.withDefault(false))
+
+  // Build the spine into this program's scope (see `Effect.scoped` below): closing that scope, on normal exit or on
+  // interruption, releases every package in reverse dependency order.
+  const bootStartedAt = yield* Clock.currentTimeMillis
+  const context = yield* Layer.build(AppLive)
+  const bootMs = (yield* Clock.currentTimeMillis) - bootStartedAt
+
+  yield* Effect.gen(function*() {
+    yield* printBootTable(bootStartedAt, bootMs)
+
+    const settings = yield* AppConfig
+    yield* Console.log(`\n${settings.appName}: database ${settings.databaseUrl}, password ${settings.databasePassword}`)
+
+    const api = yield* Api
+    const id = yield* api.signUp("ada@example.com")
+    const email = yield* api.findUser(id)
+    const auditEvents = yield* (yield* AuditLog).count
+    yield* Console.log(
+      `api: signed up ${Option.getOrElse(email, () => "?")} as ${id}; audit log has ${auditEvents} event`
+    )
+
+    // An optional service is used only if it started.
+    const search = yield* Effect.serviceOption(SearchIndex)
+    yield* Console.log(`search: ${Option.isSome(search) ? "available" : "unavailable, the app runs without it"}`)
+  }).pipe(Effect.provide(context))
+
+  if (exitAfterBoot) return
+  yield* Console.log("\nPress Ctrl-C to stop")
+  return yield* Effect.never
+}).pipe(Effect.scoped)
+
+// `runMain` turns SIGINT / SIGTERM into an interruption of `main`: its scope closes, packages are released, and the
+// process exits with code 0. A failed boot exits with code 1 and prints the error.
+NodeRuntime.runMain(main)
