@@ -1,6 +1,6 @@
 /**
  * One measurement in a fresh process:
- * `node --expose-gc --import tsx bench/child.ts <spine|raw|latency|latency-raw> <N> <seed>`.
+ * `node --expose-gc .bench/bench/child.js <spine|raw|latency|latency-raw> <N> <seed>` (compiled by bench/index.ts).
  * Warms up on a small DAG of the same kind, then builds once, measures the
  * retained heap while the scope is open, releases, and prints one JSON line.
  */

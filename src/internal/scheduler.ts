@@ -1,13 +1,31 @@
 /**
- * The boot scheduler: one fiber and one `Deferred` per package. A package's
- * fiber awaits its dependencies' `Deferred`s, builds only its own layer into a
- * scope of its own with its dependencies' services provided, then completes
- * its own `Deferred`. Release walks the graph the other way: a package's scope
- * closes once every dependent's has closed, independent packages in parallel.
+ * The boot scheduler. A package is dispatched, in a fiber of its own, once
+ * every dependency has resolved; it builds only its own layer into a scope of
+ * its own with its dependencies' services provided. Release walks the graph
+ * the other way: a package's scope closes once every dependent's has closed,
+ * independent packages in parallel, each within its stop timeout.
+ *
+ * Fibers are forked synchronously from a runtime captured at construction, so
+ * that dispatching and aborting never race, and timeouts wait on fiber
+ * observers rather than racing fibers: a package costs two small fibers to
+ * start and one or two to release.
  */
-import type { Layer as L } from "effect"
-import type { Duration, Schedule } from "effect"
-import { Cause, Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option, PubSub, Scope } from "effect"
+import type { Duration, Layer as L, Schedule } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  FiberId,
+  Layer,
+  Option,
+  PubSub,
+  Runtime,
+  Scope
+} from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
 import { SpineEvent } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
@@ -20,7 +38,6 @@ export interface Entry {
   readonly pkg: Package.Any
   /** The layer to build; `undefined` when the package is disabled. */
   readonly layer: L.Layer<never, unknown, unknown> | undefined
-  readonly ready: Deferred.Deferred<boolean>
   state: PackageState
   attempts: number
   startedAt: number | undefined
@@ -46,6 +63,10 @@ export interface Runtime {
   readonly features: ReadonlyMap<string, boolean>
   readonly events: PubSub.PubSub<SpineEvent>
   readonly defaults: Defaults
+  /** Forks fibers with the caller's context, synchronously. */
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  /** Shared by first attempts, so a layer used by two packages is built once. */
+  readonly memoMap: L.MemoMap
   phase: SpinePhase
 }
 
@@ -60,12 +81,10 @@ export const make = Effect.fnUntraced(function*(options: {
   const byName = new Map<string, Entry>()
   for (const node of resolved.nodes) {
     const layer = layers[node.index]
-    const ready = yield* Deferred.make<boolean>()
     const entry: Entry = {
       node,
       pkg: node.pkg,
       layer,
-      ready,
       state: layer === undefined ? "disabled" : "registered",
       attempts: 0,
       startedAt: undefined,
@@ -77,7 +96,6 @@ export const make = Effect.fnUntraced(function*(options: {
       scope: undefined,
       service: Option.none()
     }
-    if (layer === undefined) yield* Deferred.succeed(ready, false)
     entries.push(entry)
     byName.set(node.pkg.name, entry)
   }
@@ -89,6 +107,8 @@ export const make = Effect.fnUntraced(function*(options: {
     features: options.features,
     events,
     defaults: options.defaults,
+    fork: Runtime.runFork(yield* Effect.runtime<never>()),
+    memoMap: yield* Layer.makeMemoMap,
     phase: "booting"
   }
   return runtime
@@ -123,7 +143,37 @@ export const reasonOf = (cause: Cause.Cause<unknown>): string => {
   return String(squashed)
 }
 
-const isRequired = (pkg: Package.Any) => !pkg.optional
+/**
+ * Waits at most `timeout` for a fiber to end, without forking a racer and
+ * without ever being held up by the fiber: `None` when it is still running.
+ * Usable inside finalizers, where interruption is off.
+ */
+const awaitWithin = <A, E>(runtime: Runtime, fiber: Fiber.RuntimeFiber<A, E>, timeout: Duration.Duration) =>
+  Effect.async<Option.Option<Exit.Exit<A, E>>>((resume) => {
+    let settled = false
+    // eslint-disable-next-line prefer-const -- assigned after the observer that reads it
+    let timer: Fiber.RuntimeFiber<void> | undefined
+    const onExit = (exit: Exit.Exit<A, E>) => {
+      if (settled) return
+      settled = true
+      timer?.unsafeInterruptAsFork(FiberId.none)
+      resume(Effect.succeed(Option.some(exit)))
+    }
+    fiber.addObserver(onExit)
+    if (settled) return
+    timer = runtime.fork(Effect.sleep(timeout))
+    timer.addObserver(() => {
+      if (settled) return
+      settled = true
+      fiber.removeObserver(onExit)
+      resume(Effect.succeed(Option.none()))
+    })
+    return Effect.sync(() => {
+      settled = true
+      fiber.removeObserver(onExit)
+      timer?.unsafeInterruptAsFork(FiberId.none)
+    })
+  })
 
 /**
  * Builds one attempt of a package's layer in a fresh scope, in a fiber of its
@@ -144,28 +194,28 @@ const attempt = (
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const scope = yield* Scope.make()
       entry.scope = scope
-      const build = Layer.buildWithScope(layer, scope).pipe(
-        Effect.provide(deps),
-        Effect.flatMap((context) =>
-          Option.match(Context.getOption(context, entry.pkg.provides), {
-            onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
-            onSome: Effect.succeed
-          })
-        )
-      )
-      const fiber = yield* Effect.forkDaemon(restore(build))
-      const waited = yield* Effect.exit(restore(Effect.timeoutOption(Fiber.await(fiber), timeout)))
+      const build = entry.attempts === 1
+        ? Layer.buildWithMemoMap(layer, runtime.memoMap, scope)
+        : Layer.buildWithScope(layer, scope)
+      const fiber = runtime.fork(Effect.flatMap(Effect.provide(build, deps), (context) =>
+        Option.match(Context.getOption(context, entry.pkg.provides), {
+          onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
+          onSome: Effect.succeed
+        })))
+      const waited = yield* Effect.exit(restore(awaitWithin(runtime, fiber, timeout)))
       let exit: Exit.Exit<unknown, unknown>
       if (Exit.isSuccess(waited) && Option.isSome(waited.value)) {
         exit = waited.value.value
       } else {
-        yield* Fiber.interruptFork(fiber)
-        yield* reportStop(runtime, entry, yield* awaitWithin(fiber, stopTimeoutOf(runtime, entry)))
+        fiber.unsafeInterruptAsFork(FiberId.none)
+        yield* reportStop(runtime, entry, yield* awaitWithin(runtime, fiber, stopTimeoutOf(runtime, entry)))
         exit = Exit.isSuccess(waited)
           ? Exit.fail(new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts }))
           : waited
       }
-      if (Exit.isSuccess(exit)) return exit.value
+      if (Exit.isSuccess(exit)) {
+        return exit.value
+      }
       entry.scope = undefined
       yield* closeWithin(runtime, entry, scope, exit)
       return yield* exit
@@ -189,22 +239,17 @@ const retry = <A, E>(effect: Effect.Effect<A, E>, schedule: Schedule.Schedule<un
     Effect.unsandbox
   )
 
-const start = (runtime: Runtime, entry: Entry) =>
+/**
+ * Starts one package whose dependencies are all ready. Succeeds when it is
+ * ready or, being optional, failed; fails with the error of a required
+ * package.
+ */
+const start = (runtime: Runtime, entry: Entry, layer: L.Layer<never, unknown, unknown>) =>
   Effect.gen(function*() {
-    const layer = entry.layer
-    if (layer === undefined) return
     const services = new Map<string, unknown>()
     for (const index of entry.node.dependencies) {
       const dependency = runtime.entries[index]
-      const ready = yield* Deferred.await(dependency.ready)
-      if (!ready || Option.isNone(dependency.service)) {
-        yield* transition(runtime, entry, "skipped", {
-          reason: `dependency "${dependency.pkg.name}" is ${dependency.state}`
-        })
-        yield* Deferred.succeed(entry.ready, false)
-        return
-      }
-      services.set(dependency.pkg.provides.key, dependency.service.value)
+      if (Option.isSome(dependency.service)) services.set(dependency.pkg.provides.key, dependency.service.value)
     }
     const startedAt = yield* Clock.currentTimeMillis
     entry.startedAt = startedAt
@@ -221,40 +266,81 @@ const start = (runtime: Runtime, entry: Entry) =>
       entry.service = Option.some(exit.value)
       entry.readyAt = finishedAt
       yield* transition(runtime, entry, "ready", { attempt: entry.attempts })
-      yield* Deferred.succeed(entry.ready, true)
       return
     }
     if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
     const error = initError(entry, exit.cause)
     entry.error = error.message
     yield* transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
-    yield* Deferred.succeed(entry.ready, false)
-    if (isRequired(entry.pkg)) return yield* error
+    if (!entry.pkg.optional) return yield* error
     yield* Effect.logWarning(`optional ${error.message}; its dependents are skipped`)
   })
 
 /**
  * Starts every enabled package as soon as its own dependencies are ready.
- * A required package's failure interrupts the packages still starting and
- * fails the boot; the caller's scope then releases what had started.
+ * A required package's failure, or the boot's interruption, interrupts the
+ * packages still starting and waits for them; the caller's scope then
+ * releases what had started.
  */
 export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | PackageInitTimeout> =>
-  Effect.forEach(runtime.entries, (entry) => start(runtime, entry), { concurrency: "unbounded", discard: true })
+  Effect.gen(function*() {
+    const { entries } = runtime
+    const done = yield* Deferred.make<void, PackageInitFailed | PackageInitTimeout>()
+    const running = new Set<Fiber.RuntimeFiber<void>>()
+    const pending = entries.map((entry) => entry.node.dependencies.length)
+    let unresolved = entries.length
+    let aborted = false
+
+    const resolved = (entry: Entry): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        unresolved--
+        const next: Array<Effect.Effect<void>> = []
+        for (const dependent of entry.node.dependents) {
+          if (--pending[dependent] === 0) next.push(dispatch(entries[dependent]))
+        }
+        if (unresolved === 0) next.push(Deferred.succeed(done, undefined))
+        return Effect.all(next, { discard: true })
+      })
+
+    const dispatch = (entry: Entry): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const layer = entry.layer
+        if (layer === undefined) return resolved(entry)
+        const missing = entry.node.dependencies.map((i) => entries[i]).find((d) => d.state !== "ready")
+        if (missing !== undefined) {
+          return transition(runtime, entry, "skipped", {
+            reason: `dependency "${missing.pkg.name}" is ${missing.state}`
+          })
+            .pipe(Effect.zipRight(resolved(entry)))
+        }
+        if (aborted) return Effect.void
+        const fiber = runtime.fork(
+          start(runtime, entry, layer).pipe(
+            Effect.matchCauseEffect({
+              onSuccess: () => resolved(entry),
+              onFailure: (cause) => Deferred.failCause(done, cause).pipe(Effect.asVoid)
+            })
+          )
+        )
+        running.add(fiber)
+        fiber.addObserver(() => running.delete(fiber))
+        return Effect.void
+      })
+
+    yield* Effect.forEach(entries, (entry) => pending[entry.node.index] === 0 ? dispatch(entry) : Effect.void, {
+      discard: true
+    })
+    yield* Deferred.await(done).pipe(
+      Effect.onExit(() =>
+        Effect.suspend(() => {
+          aborted = true
+          return Fiber.interruptAll(running)
+        })
+      )
+    )
+  })
 
 const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
-
-/**
- * Waits at most `timeout` for a fiber, from a fiber of its own so that the
- * wait can be cut short even inside a finalizer: `None` when it is still
- * running.
- */
-const awaitWithin = <A, E>(fiber: Fiber.Fiber<A, E>, timeout: Duration.Duration) =>
-  Fiber.await(fiber).pipe(
-    Effect.timeoutOption(timeout),
-    Effect.interruptible,
-    Effect.forkDaemon,
-    Effect.flatMap(Fiber.join)
-  )
 
 /** Reports a release that timed out or failed, on the event stream and in the log. */
 const reportStop = (runtime: Runtime, entry: Entry, result: Option.Option<Exit.Exit<unknown, unknown>>) => {
@@ -280,10 +366,10 @@ const reportStop = (runtime: Runtime, entry: Entry, result: Option.Option<Exit.E
  * delays nobody: past the timeout it is reported and left to finish.
  */
 const closeWithin = (runtime: Runtime, entry: Entry, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
-  Effect.forkDaemon(Scope.close(scope, exit)).pipe(
-    Effect.flatMap((fiber) => awaitWithin(fiber, stopTimeoutOf(runtime, entry))),
-    Effect.flatMap((result) => reportStop(runtime, entry, result))
-  )
+  Effect.suspend(() => awaitWithin(runtime, runtime.fork(Scope.close(scope, exit)), stopTimeoutOf(runtime, entry)))
+    .pipe(
+      Effect.flatMap((result) => reportStop(runtime, entry, result))
+    )
 
 /**
  * Releases every started package: dependents first, independent packages in
@@ -292,24 +378,47 @@ const closeWithin = (runtime: Runtime, entry: Entry, scope: Scope.CloseableScope
  */
 export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
   Effect.gen(function*() {
-    const released = yield* Effect.forEach(runtime.entries, () => Deferred.make<void>())
-    yield* Effect.forEach(runtime.entries, (entry, index) =>
-      Effect.gen(function*() {
-        for (const dependent of entry.node.dependents) yield* Deferred.await(released[dependent])
-        const scope = entry.scope
-        if (scope !== undefined) {
-          entry.scope = undefined
-          const startedAt = yield* Clock.currentTimeMillis
-          yield* transition(runtime, entry, "stopping")
-          yield* closeWithin(runtime, entry, scope, exit)
-          const stoppedAt = yield* Clock.currentTimeMillis
-          entry.stoppedAt = stoppedAt
-          entry.stopDurationMs = stoppedAt - startedAt
-          entry.service = Option.none()
-          yield* transition(runtime, entry, "stopped")
+    const { entries } = runtime
+    const done = yield* Deferred.make<void>()
+    const remaining = entries.map((entry) => entry.node.dependents.length)
+    let unreleased = entries.length
+
+    const released = (entry: Entry): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        unreleased--
+        const next: Array<Effect.Effect<void>> = []
+        for (const dependency of entry.node.dependencies) {
+          if (--remaining[dependency] === 0) next.push(releaseOne(entries[dependency]))
         }
-        yield* Deferred.succeed(released[index], undefined)
-      }), { concurrency: "unbounded", discard: true })
+        if (unreleased === 0) next.push(Deferred.succeed(done, undefined))
+        return Effect.all(next, { discard: true })
+      })
+
+    const stop = (entry: Entry, scope: Scope.CloseableScope) =>
+      Effect.gen(function*() {
+        const startedAt = yield* Clock.currentTimeMillis
+        yield* transition(runtime, entry, "stopping")
+        yield* closeWithin(runtime, entry, scope, exit)
+        const stoppedAt = yield* Clock.currentTimeMillis
+        entry.stoppedAt = stoppedAt
+        entry.stopDurationMs = stoppedAt - startedAt
+        entry.service = Option.none()
+        yield* transition(runtime, entry, "stopped")
+      })
+
+    const releaseOne = (entry: Entry): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const scope = entry.scope
+        if (scope === undefined) return released(entry)
+        entry.scope = undefined
+        runtime.fork(Effect.zipRight(stop(entry, scope), released(entry)))
+        return Effect.void
+      })
+
+    yield* Effect.forEach(entries, (entry) => remaining[entry.node.index] === 0 ? releaseOne(entry) : Effect.void, {
+      discard: true
+    })
+    if (entries.length > 0) yield* Deferred.await(done)
   })
 
 /** The services of every ready package, keyed by tag. */

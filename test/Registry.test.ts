@@ -1,0 +1,191 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Either, Exit, Layer } from "effect"
+import { Package, Registry, Spine } from "../src/index.js"
+
+class Logger extends Context.Tag("test/Logger")<Logger, { readonly log: (line: string) => void }>() {}
+class Cache extends Context.Tag("test/Cache")<Cache, { readonly size: number }>() {}
+class Db extends Context.Tag("test/Db")<Db, { readonly name: string }>() {}
+class Api extends Context.Tag("test/Api")<Api, { readonly port: number }>() {}
+
+const logger = Package.make({
+  name: "logger",
+  version: "1.0.0",
+  provides: Logger,
+  layer: Layer.succeed(Logger, { log: () => {} })
+})
+const cache = Package.make({
+  name: "cache",
+  version: "2.0.3",
+  provides: Cache,
+  requires: [Logger],
+  layer: Layer.succeed(Cache, { size: 1 })
+})
+const db = Package.make({
+  name: "db",
+  version: "1.4.0",
+  provides: Db,
+  requires: [Logger, [Cache, "^2.1.0"]],
+  layer: Layer.succeed(Db, { name: "db" })
+})
+
+const errorOf = (packages: ReadonlyArray<Package.Any>) =>
+  Either.match(Registry.validate(packages), {
+    onLeft: (error) => error,
+    onRight: () => expect.unreachable("expected a validation error")
+  })
+
+describe("Registry.validate", () => {
+  it("orders a valid graph: every package after its dependencies", () => {
+    const graph = Either.getOrThrow(Registry.validate([
+      Package.make({
+        name: "api",
+        version: "1.0.0",
+        provides: Api,
+        requires: [Db],
+        layer: Layer.succeed(Api, { port: 1 })
+      }),
+      Package.make({
+        name: "db",
+        version: "1.0.0",
+        provides: Db,
+        requires: [Cache],
+        layer: Layer.succeed(Db, { name: "" })
+      }),
+      cache,
+      logger
+    ]))
+    expect(graph.topologicalOrder).toEqual(["logger", "cache", "db", "api"])
+    expect(graph.dependencies("db")).toEqual(["cache"])
+    expect(graph.dependents("logger")).toEqual(["cache"])
+    expect(graph.dependencies("nope")).toEqual([])
+    expect(graph.toMermaid()).toContain("flowchart LR")
+    expect(graph.toMermaid()).toMatch(/\["api"\]/)
+    expect(graph.toDot()).toContain("digraph packages")
+  })
+
+  it("rejects a duplicate package name", () => {
+    const error = errorOf([
+      logger,
+      Package.make({ ...loggerFields, provides: Cache, layer: Layer.succeed(Cache, { size: 0 }) })
+    ])
+    expect(error._tag).toBe("DuplicatePackage")
+    expect(error).toMatchObject({ package: "logger" })
+    expect(error.message).toBe(`Package "logger" is registered more than once`)
+  })
+
+  it("rejects two packages providing the same tag", () => {
+    const other = Package.make({
+      name: "other-logger",
+      version: "1.0.0",
+      provides: Logger,
+      layer: Layer.succeed(Logger, { log: () => {} })
+    })
+    const error = errorOf([logger, other])
+    expect(error._tag).toBe("DuplicateProvider")
+    expect(error).toMatchObject({ tag: "test/Logger", packages: ["logger", "other-logger"] })
+    expect(error.message).toBe(`Packages "logger" and "other-logger" both provide test/Logger`)
+  })
+
+  it("rejects a cycle and shows its full path", () => {
+    class A extends Context.Tag("cycle/A")<A, number>() {}
+    class B extends Context.Tag("cycle/B")<B, number>() {}
+    class C extends Context.Tag("cycle/C")<C, number>() {}
+    const error = errorOf([
+      Package.make({ name: "a", version: "1.0.0", provides: A, requires: [B], layer: Layer.succeed(A, 1) }),
+      Package.make({ name: "b", version: "1.0.0", provides: B, requires: [C], layer: Layer.succeed(B, 1) }),
+      Package.make({ name: "c", version: "1.0.0", provides: C, requires: [A], layer: Layer.succeed(C, 1) }),
+      logger
+    ])
+    expect(error._tag).toBe("DependencyCycle")
+    expect(error).toMatchObject({ cycle: ["a", "b", "c", "a"] })
+    expect(error.message).toBe("Dependency cycle: a -> b -> c -> a")
+  })
+
+  it("rejects a package that requires itself", () => {
+    class A extends Context.Tag("self/A")<A, number>() {}
+    const error = errorOf([
+      Package.make({ name: "a", version: "1.0.0", provides: A, requires: [A], layer: Layer.succeed(A, 1) })
+    ])
+    expect(error.message).toBe("Dependency cycle: a -> a")
+  })
+
+  it("rejects a requirement nobody provides", () => {
+    const error = errorOf([cache])
+    expect(error._tag).toBe("MissingDependency")
+    expect(error).toMatchObject({ package: "cache", dependency: "test/Logger" })
+    expect(error.message).toContain(`Package "cache" requires test/Logger`)
+  })
+
+  it("accepts a requirement the caller's context provides", () => {
+    const context = Context.make(Logger, { log: () => {} })
+    expect(Either.isRight(Registry.validate([cache], context))).toBe(true)
+  })
+
+  it("rejects a version outside the required range", () => {
+    const error = errorOf([logger, cache, db])
+    expect(error._tag).toBe("IncompatibleVersion")
+    expect(error).toMatchObject({ package: "db", dependency: "cache", range: "^2.1.0", version: "2.0.3" })
+    expect(error.message).toBe(`Package "db" requires "cache" ^2.1.0, but "cache" is 2.0.3`)
+  })
+
+  it("rejects a required package depending on an optional one", () => {
+    const error = errorOf([logger, Package.make({ ...cacheFields, optional: true }), db])
+    expect(error._tag).toBe("RequiredDependsOnOptional")
+    expect(error).toMatchObject({ package: "db", dependency: "cache", reason: "optional" })
+    expect(error.message).toBe(`Required package "db" depends on optional package "cache"`)
+  })
+
+  it("rejects a required package depending on a feature-gated one", () => {
+    const error = errorOf([logger, Package.make({ ...cacheFields, version: "2.2.0", feature: "cache" }), db])
+    expect(error).toMatchObject({
+      _tag: "RequiredDependsOnOptional",
+      package: "db",
+      dependency: "cache",
+      reason: "feature"
+    })
+    expect(error.message).toBe(`Required package "db" depends on feature-gated package "cache"`)
+  })
+
+  it("rejects malformed names, versions and ranges", () => {
+    expect(errorOf([Package.make({ ...loggerFields, name: "Bad_Name" })]).message).toContain("kebab-case")
+    expect(errorOf([Package.make({ ...loggerFields, version: "1.0" })]).message).toContain(
+      `version "1.0" is not semver`
+    )
+    const badRange = Package.make({ ...cacheFields, requires: [[Logger, "not a range"]] })
+    expect(errorOf([logger, badRange])).toMatchObject({ _tag: "InvalidPackage", package: "cache" })
+  })
+
+  it.effect("Spine.layer fails with the validation error before anything starts", () =>
+    Effect.gen(function*() {
+      let built = false
+      const probe = Package.make({
+        name: "probe",
+        version: "1.0.0",
+        provides: Api,
+        layer: Layer.effect(Api, Effect.sync(() => (built = true)).pipe(Effect.as({ port: 1 })))
+      })
+      const twin = Package.make({
+        name: "probe",
+        version: "2.0.0",
+        provides: Db,
+        layer: Layer.succeed(Db, { name: "" })
+      })
+      const exit = yield* Effect.exit(Layer.build(Spine.layer({ packages: [probe, twin] })).pipe(Effect.scoped))
+      expect(exit).toStrictEqual(Exit.fail(errorOf([probe, twin])))
+      expect(built).toBe(false)
+    }))
+})
+
+const loggerFields = {
+  name: "logger",
+  version: "1.0.0",
+  provides: Logger,
+  layer: Layer.succeed(Logger, { log: () => {} })
+} as const
+const cacheFields = {
+  name: "cache",
+  version: "2.1.0",
+  provides: Cache,
+  requires: [Logger],
+  layer: Layer.succeed(Cache, { size: 1 })
+} as const
