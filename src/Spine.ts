@@ -59,13 +59,13 @@ export class Spine extends Context.Tag("@auth-spine/core/Spine")<Spine, SpineSer
  */
 export interface Hooks {
   /** After validation and configuration, before any package starts. */
-  readonly beforeInit?: Effect.Effect<void, never, Spine> | undefined
+  readonly beforeInit?: Effect.Effect<unknown, never, Spine> | undefined
   /** After every package has started (or degraded). */
-  readonly afterInit?: Effect.Effect<void, never, Spine> | undefined
+  readonly afterInit?: Effect.Effect<unknown, never, Spine> | undefined
   /** Before any package stops. */
-  readonly beforeShutdown?: Effect.Effect<void, never, Spine> | undefined
+  readonly beforeShutdown?: Effect.Effect<unknown, never, Spine> | undefined
   /** After every package has stopped. */
-  readonly afterShutdown?: Effect.Effect<void, never, Spine> | undefined
+  readonly afterShutdown?: Effect.Effect<unknown, never, Spine> | undefined
 }
 
 /**
@@ -148,7 +148,7 @@ export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
         }
       })
       const service = makeService(runtime)
-      const hook = (effect: Effect.Effect<void, never, Spine> | undefined) =>
+      const hook = (effect: Effect.Effect<unknown, never, Spine> | undefined) =>
         effect === undefined ? Effect.void : Effect.provideService(effect, Spine, service)
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {

@@ -327,7 +327,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | 
         return Effect.void
       })
 
-    yield* Effect.forEach(entries, (entry) => pending[entry.node.index] === 0 ? dispatch(entry) : Effect.void, {
+    yield* Effect.forEach(entries, (entry) => entry.node.dependencies.length === 0 ? dispatch(entry) : Effect.void, {
       discard: true
     })
     yield* Deferred.await(done).pipe(
@@ -415,7 +415,7 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
         return Effect.void
       })
 
-    yield* Effect.forEach(entries, (entry) => remaining[entry.node.index] === 0 ? releaseOne(entry) : Effect.void, {
+    yield* Effect.forEach(entries, (entry) => entry.node.dependents.length === 0 ? releaseOne(entry) : Effect.void, {
       discard: true
     })
     if (entries.length > 0) yield* Deferred.await(done)
