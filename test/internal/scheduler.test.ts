@@ -14,6 +14,8 @@ import { runWithClock } from "../utils.js"
 interface Spec {
   readonly deps: ReadonlyArray<number>
   readonly optional: boolean
+  /** A feature flag gating the package, on or off. */
+  readonly gate: "none" | "on" | "off"
   readonly init: "ok" | "fail" | "hang" | "flaky"
   readonly initMs: number
   readonly release: "ok" | "fail" | "hang"
@@ -29,13 +31,15 @@ const specArb = (index: number, failRate: number) =>
   fc.record({
     deps: fc.uniqueArray(fc.nat({ max: Math.max(0, index - 1) }), { maxLength: index === 0 ? 0 : 3 }),
     optional: fc.boolean(),
+    gate: fc.constantFrom("none", "none", "none", "none", "on", "off") as fc.Arbitrary<Spec["gate"]>,
     roll: fc.double({ min: 0, max: 1, noNaN: true }),
     kind: fc.constantFrom("fail" as const, "hang" as const, "flaky" as const),
     initMs: fc.integer({ min: 0, max: 20 }),
     release: fc.constantFrom("ok", "ok", "ok", "ok", "ok", "ok", "fail", "hang") as fc.Arbitrary<Spec["release"]>
-  }).map(({ deps, initMs, kind, optional, release, roll }): Spec => ({
+  }).map(({ deps, gate, initMs, kind, optional, release, roll }): Spec => ({
     deps,
     optional,
+    gate,
     init: roll < failRate ? kind : "ok",
     initMs,
     release
@@ -47,8 +51,9 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   interruptAt: fc.option(fc.integer({ min: 0, max: 400 }), { freq: 3, nil: undefined })
 }).chain(({ failRate, interruptAt, size }) =>
   fc.tuple(...Array.from({ length: size }, (_, i) => specArb(i, failRate))).map((raw) => {
-    // a required package may only depend on required ones (validation forbids the rest)
-    const specs = raw.map((spec) => spec.optional ? spec : { ...spec, deps: spec.deps.filter((d) => !raw[d].optional) })
+    // a required package may only depend on required, ungated ones (validation forbids the rest)
+    const gated = (spec: Spec) => spec.optional || spec.gate !== "none"
+    const specs = raw.map((spec) => gated(spec) ? spec : { ...spec, deps: spec.deps.filter((d) => !gated(raw[d])) })
     return { specs, interruptAt }
   })
 )
@@ -77,6 +82,7 @@ const makeScenario = (scenario: Scenario) => {
       provides: tags[i],
       requires: spec.deps.map((d) => tags[d]),
       optional: spec.optional,
+      ...(spec.gate === "none" ? {} : { feature: `f${i}` }),
       initTimeout: `${INIT_TIMEOUT} millis`,
       stopTimeout: `${STOP_TIMEOUT} millis`,
       initRetry: Schedule.recurs(1),
@@ -127,6 +133,7 @@ const makeScenario = (scenario: Scenario) => {
   )
   const layer = Spine.layer({
     packages,
+    features: Object.fromEntries(scenario.specs.map((spec, i) => [`f${i}`, spec.gate === "on"])),
     hooks: {
       beforeInit: Effect.map(Spine.Spine, (service) => {
         spine = service
@@ -142,7 +149,10 @@ const expectedOutcome = (specs: ReadonlyArray<Spec>) => {
   const states: Array<PackageState> = []
   let requiredFailure = false
   specs.forEach((spec, i) => {
-    if (spec.deps.some((d) => !up[d])) {
+    if (spec.gate === "off") {
+      up[i] = false
+      states[i] = "disabled"
+    } else if (spec.deps.some((d) => !up[d])) {
       up[i] = false
       states[i] = "skipped"
     } else if (spec.init === "ok" || spec.init === "flaky") {
