@@ -208,7 +208,11 @@ const attempt = (
         exit = waited.value.value
       } else {
         fiber.unsafeInterruptAsFork(FiberId.none)
-        yield* reportStop(runtime, entry, yield* awaitWithin(runtime, fiber, stopTimeoutOf(runtime, entry)))
+        // the build's own failure, if it ends in one while unwinding, is no release failure
+        const unwound = yield* awaitWithin(runtime, fiber, stopTimeoutOf(runtime, entry))
+        if (Option.isNone(unwound)) {
+          yield* reportStop(runtime, entry, unwound)
+        }
         exit = Exit.isSuccess(waited)
           ? Exit.fail(new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts }))
           : waited
@@ -308,10 +312,9 @@ export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | 
         if (layer === undefined) return resolved(entry)
         const missing = entry.node.dependencies.map((i) => entries[i]).find((d) => d.state !== "ready")
         if (missing !== undefined) {
-          return transition(runtime, entry, "skipped", {
-            reason: `dependency "${missing.pkg.name}" is ${missing.state}`
-          })
-            .pipe(Effect.zipRight(resolved(entry)))
+          const reason = `dependency "${missing.pkg.name}" is ${missing.state}`
+          entry.error = reason
+          return transition(runtime, entry, "skipped", { reason }).pipe(Effect.zipRight(resolved(entry)))
         }
         if (aborted) return Effect.void
         const fiber = runtime.fork(
