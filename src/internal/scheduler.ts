@@ -1,29 +1,30 @@
 /**
- * The boot scheduler. A package is dispatched, in a fiber of its own, once
- * every dependency has resolved; it builds only its own layer into a scope of
- * its own with its dependencies' services provided. Release walks the graph
+ * The boot scheduler. A package is dispatched once every dependency has
+ * resolved: one fiber per attempt builds only its own layer, into a scope of
+ * its own, with its dependencies' services provided. Release walks the graph
  * the other way: a package's scope closes once every dependent's has closed,
- * independent packages in parallel, each within its stop timeout.
+ * independent packages in parallel.
  *
- * Fibers are forked synchronously from a runtime captured at construction, so
- * that dispatching and aborting never race, and timeouts wait on fiber
- * observers rather than racing fibers: a package costs two small fibers to
- * start and one or two to release.
+ * The bookkeeping between fibers (states, events, who is next) is plain
+ * synchronous code run from fiber observers, and every init and stop timeout
+ * is a deadline on one shared timer, so a package costs one fiber to start and
+ * one to release. A fiber that outlives its timeout (a hanging finalizer) is
+ * interrupted, reported and left behind, never waited for.
  */
-import type { Duration, Layer as L, Schedule } from "effect"
+import type { Clock, Fiber, Layer as L } from "effect"
 import {
   Cause,
-  Clock,
   Context,
   Deferred,
+  Duration,
   Effect,
   Exit,
-  Fiber,
   FiberId,
   Layer,
   Option,
   PubSub,
-  Runtime,
+  Runtime as R,
+  Schedule,
   Scope
 } from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
@@ -31,6 +32,7 @@ import { SpineEvent } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
 import type { Node, Resolved } from "./graph.js"
+import * as Timers from "./timers.js"
 
 /** The mutable runtime record of one package. Internal: exposed only as snapshots. */
 export interface Entry {
@@ -63,7 +65,9 @@ export interface Runtime {
   readonly features: ReadonlyMap<string, boolean>
   readonly events: PubSub.PubSub<SpineEvent>
   readonly defaults: Defaults
-  /** Forks fibers with the caller's context, synchronously. */
+  readonly clock: Clock.Clock
+  readonly timers: Timers.Timers
+  /** Forks a daemon fiber with the caller's context, synchronously. */
   readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
   /** Shared by first attempts, so a layer used by two packages is built once. */
   readonly memoMap: L.MemoMap
@@ -76,47 +80,44 @@ export const make = Effect.fnUntraced(function*(options: {
   readonly features: ReadonlyMap<string, boolean>
   readonly defaults: Defaults
 }) {
-  const { layers, resolved } = options
-  const entries: Array<Entry> = []
-  const byName = new Map<string, Entry>()
-  for (const node of resolved.nodes) {
-    const layer = layers[node.index]
-    const entry: Entry = {
-      node,
-      pkg: node.pkg,
-      layer,
-      state: layer === undefined ? "disabled" : "registered",
-      attempts: 0,
-      startedAt: undefined,
-      readyAt: undefined,
-      durationMs: undefined,
-      stoppedAt: undefined,
-      stopDurationMs: undefined,
-      error: undefined,
-      scope: undefined,
-      service: Option.none()
-    }
-    entries.push(entry)
-    byName.set(node.pkg.name, entry)
-  }
-  const events = yield* PubSub.unbounded<SpineEvent>({ replay: 256 + 4 * entries.length })
+  const entries = options.resolved.nodes.map((node): Entry => ({
+    node,
+    pkg: node.pkg,
+    layer: options.layers[node.index],
+    state: options.layers[node.index] === undefined ? "disabled" : "registered",
+    attempts: 0,
+    startedAt: undefined,
+    readyAt: undefined,
+    durationMs: undefined,
+    stoppedAt: undefined,
+    stopDurationMs: undefined,
+    error: undefined,
+    scope: undefined,
+    service: Option.none()
+  }))
+  const clock = yield* Effect.clock
+  const fork = R.runFork(yield* Effect.runtime<never>())
   const runtime: Runtime = {
-    resolved,
+    resolved: options.resolved,
     entries,
-    byName,
+    byName: new Map(entries.map((entry) => [entry.pkg.name, entry])),
     features: options.features,
-    events,
+    events: yield* PubSub.unbounded<SpineEvent>({ replay: 256 + 4 * entries.length }),
     defaults: options.defaults,
-    fork: Runtime.runFork(yield* Effect.runtime<never>()),
+    clock,
+    timers: Timers.make(clock, fork),
+    fork,
     memoMap: yield* Layer.makeMemoMap,
     phase: "booting"
   }
   return runtime
 })
 
-/** Publishes an event stamped with the current time. */
-export const emit = (runtime: Runtime, event: (at: Date) => SpineEvent) =>
-  Effect.flatMap(Clock.currentTimeMillis, (millis) => PubSub.publish(runtime.events, event(new Date(millis))))
+const now = (runtime: Runtime) => runtime.clock.unsafeCurrentTimeMillis()
+
+const emit = (runtime: Runtime, event: (at: Date) => SpineEvent) => {
+  runtime.events.unsafeOffer(event(new Date(now(runtime))))
+}
 
 const transition = (
   runtime: Runtime,
@@ -126,13 +127,19 @@ const transition = (
 ) => {
   const from = entry.state
   entry.state = to
-  return emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
+  emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
 }
 
-export const setPhase = (runtime: Runtime, to: SpinePhase) => {
-  const from = runtime.phase
-  runtime.phase = to
-  return from === to ? Effect.void : emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
+export const setPhase = (runtime: Runtime, to: SpinePhase) =>
+  Effect.sync(() => {
+    const from = runtime.phase
+    runtime.phase = to
+    if (from !== to) emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
+  })
+
+/** Logs from synchronous bookkeeping, in a fiber of its own (rare paths only). */
+const log = (runtime: Runtime, level: "warning" | "error", message: string) => {
+  runtime.fork(level === "warning" ? Effect.logWarning(message) : Effect.logError(message))
 }
 
 /** A readable reason from a failure cause, without stack traces. */
@@ -143,88 +150,271 @@ export const reasonOf = (cause: Cause.Cause<unknown>): string => {
   return String(squashed)
 }
 
-/**
- * Waits at most `timeout` for a fiber to end, without forking a racer and
- * without ever being held up by the fiber: `None` when it is still running.
- * Usable inside finalizers, where interruption is off.
- */
-const awaitWithin = <A, E>(runtime: Runtime, fiber: Fiber.RuntimeFiber<A, E>, timeout: Duration.Duration) =>
-  Effect.async<Option.Option<Exit.Exit<A, E>>>((resume) => {
-    let settled = false
-    // eslint-disable-next-line prefer-const -- assigned after the observer that reads it
-    let timer: Fiber.RuntimeFiber<void> | undefined
-    const onExit = (exit: Exit.Exit<A, E>) => {
-      if (settled) return
-      settled = true
-      timer?.unsafeInterruptAsFork(FiberId.none)
-      resume(Effect.succeed(Option.some(exit)))
-    }
-    fiber.addObserver(onExit)
-    if (settled) return
-    timer = runtime.fork(Effect.sleep(timeout))
-    timer.addObserver(() => {
-      if (settled) return
-      settled = true
-      fiber.removeObserver(onExit)
-      resume(Effect.succeed(Option.none()))
-    })
-    return Effect.sync(() => {
-      settled = true
-      fiber.removeObserver(onExit)
-      timer?.unsafeInterruptAsFork(FiberId.none)
-    })
-  })
+const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
 
 /**
- * Builds one attempt of a package's layer in a fresh scope, in a fiber of its
- * own. Past the init timeout, or when the boot is interrupted, the build is
- * interrupted and given the stop timeout to unwind; a build whose cleanup
- * hangs is reported and left behind, never waited for. On failure the
- * attempt's scope is closed before the failure propagates.
+ * Waits for a fiber at most `timeout`: `onExit` gets its exit, or `None` when
+ * the deadline came first, exactly once. No fiber waits: an observer and a
+ * deadline on the shared timer.
  */
-const attempt = (
+const observeWithin = <A, E>(
+  runtime: Runtime,
+  fiber: Fiber.RuntimeFiber<A, E>,
+  timeout: Duration.Duration,
+  onExit: (exit: Option.Option<Exit.Exit<A, E>>) => void
+) => {
+  let settled = false
+  const observer = (exit: Exit.Exit<A, E>) => {
+    if (settled) return
+    settled = true
+    cancel()
+    onExit(Option.some(exit))
+  }
+  const limit = Duration.toMillis(timeout)
+  const cancel = !Number.isFinite(limit) ? () => {} : runtime.timers.schedule(limit, () => {
+    if (settled) return
+    settled = true
+    fiber.removeObserver(observer)
+    onExit(Option.none())
+  })
+  fiber.addObserver(observer)
+}
+
+/** Reports a release that timed out or failed, on the event stream and in the log. */
+const reportStop = (runtime: Runtime, entry: Entry, result: Option.Option<Exit.Exit<unknown, unknown>>) => {
+  const name = entry.pkg.name
+  if (Option.isNone(result)) {
+    const error = new PackageStopTimeout({ package: name, timeout: stopTimeoutOf(runtime, entry) })
+    log(runtime, "warning", error.message)
+    emit(runtime, (at) => SpineEvent.PackageStopTimeout({ package: name, timeout: error.timeout, at }))
+    return
+  }
+  if (Exit.isSuccess(result.value) || Cause.isInterruptedOnly(result.value.cause)) return
+  const reason = reasonOf(result.value.cause)
+  log(runtime, "error", `Package "${name}" failed to release: ${reason}`)
+  emit(runtime, (at) => SpineEvent.PackageStopFailed({ package: name, reason, at }))
+}
+
+/** What one attempt produces. */
+interface Built {
+  readonly service: unknown
+  readonly scope: Scope.CloseableScope
+}
+
+/**
+ * One attempt, run in a fiber of its own: build the layer into a fresh scope;
+ * on failure or interruption, close that scope before ending.
+ */
+const buildAttempt = (
   runtime: Runtime,
   entry: Entry,
   layer: L.Layer<never, unknown, unknown>,
-  deps: Context.Context<unknown>
-) =>
+  deps: Context.Context<unknown>,
+  attempt: number
+): Effect.Effect<Built, unknown> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      entry.attempts++
-      const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
-      const scope = yield* Scope.make()
-      entry.scope = scope
-      const build = entry.attempts === 1
-        ? Layer.buildWithMemoMap(layer, runtime.memoMap, scope)
-        : Layer.buildWithScope(layer, scope)
-      const fiber = runtime.fork(Effect.flatMap(Effect.provide(build, deps), (context) =>
-        Option.match(Context.getOption(context, entry.pkg.provides), {
-          onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
-          onSome: Effect.succeed
-        })))
-      const waited = yield* Effect.exit(restore(awaitWithin(runtime, fiber, timeout)))
-      let exit: Exit.Exit<unknown, unknown>
-      if (Exit.isSuccess(waited) && Option.isSome(waited.value)) {
-        exit = waited.value.value
-      } else {
-        fiber.unsafeInterruptAsFork(FiberId.none)
-        // the build's own failure, if it ends in one while unwinding, is no release failure
-        const unwound = yield* awaitWithin(runtime, fiber, stopTimeoutOf(runtime, entry))
-        if (Option.isNone(unwound)) {
-          yield* reportStop(runtime, entry, unwound)
-        }
-        exit = Exit.isSuccess(waited)
-          ? Exit.fail(new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts }))
-          : waited
-      }
-      if (Exit.isSuccess(exit)) {
-        return exit.value
-      }
-      entry.scope = undefined
-      yield* closeWithin(runtime, entry, scope, exit)
-      return yield* exit
-    })
+    Effect.flatMap(Scope.make(), (scope) =>
+      Effect.flatMap(
+        Effect.exit(restore(
+          Effect.flatMap(
+            Effect.provide(
+              attempt === 1
+                ? Layer.buildWithMemoMap(layer, runtime.memoMap, scope)
+                : Layer.buildWithScope(layer, scope),
+              deps
+            ),
+            (context) =>
+              Option.match(Context.getOption(context, entry.pkg.provides), {
+                onNone: () => Effect.dieMessage(`the layer did not provide ${entry.pkg.provides.key}`),
+                onSome: (service) => Effect.succeed({ service, scope })
+              })
+          )
+        )),
+        (exit) => Exit.isSuccess(exit) ? exit : Effect.zipRight(Scope.close(scope, exit), exit)
+      ))
   )
+
+/** The outcome of a boot: completed, or failed with a required package's error. */
+type BootError = PackageInitFailed | PackageInitTimeout
+
+/**
+ * Starts every enabled package as soon as its own dependencies are ready.
+ * A required package's failure, or the boot's interruption, interrupts the
+ * packages still starting and waits for them (each at most its stop
+ * timeout); the caller's scope then releases what had started.
+ */
+export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
+  Effect.gen(function*() {
+    const { entries } = runtime
+    const done = yield* Deferred.make<void, BootError>()
+    const settled = yield* Deferred.make<void>()
+    const pending = entries.map((entry) => entry.node.dependencies.length)
+    const running = new Map<Entry, Fiber.RuntimeFiber<Built, unknown>>()
+    const retries = new Map<Entry, Fiber.RuntimeFiber<unknown, unknown>>()
+    let unresolved = entries.length
+    let aborted = false
+
+    const settle = () => {
+      if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
+    }
+
+    const abort = () => {
+      if (aborted) return
+      aborted = true
+      for (const fiber of retries.values()) fiber.unsafeInterruptAsFork(FiberId.none)
+      for (const fiber of running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
+      settle()
+    }
+
+    const resolved = (entry: Entry) => {
+      unresolved--
+      for (const dependent of entry.node.dependents) {
+        if (--pending[dependent] === 0) dispatch(entries[dependent])
+      }
+      if (unresolved === 0) Deferred.unsafeDone(done, Exit.void)
+    }
+
+    const dispatch = (entry: Entry) => {
+      const layer = entry.layer
+      if (layer === undefined) return resolved(entry)
+      const services = new Map<string, unknown>()
+      for (const index of entry.node.dependencies) {
+        const dependency = entries[index]
+        if (dependency.state !== "ready" || Option.isNone(dependency.service)) {
+          entry.error = `dependency "${dependency.pkg.name}" is ${dependency.state}`
+          transition(runtime, entry, "skipped", { reason: entry.error })
+          return resolved(entry)
+        }
+        services.set(dependency.pkg.provides.key, dependency.service.value)
+      }
+      if (aborted) return
+      entry.startedAt = now(runtime)
+      transition(runtime, entry, "starting", { attempt: 1 })
+      launch(entry, layer, Context.unsafeMake(services), undefined)
+    }
+
+    /** Runs one attempt; `driver` is the retry schedule's, from the second attempt on. */
+    const launch = (
+      entry: Entry,
+      layer: L.Layer<never, unknown, unknown>,
+      deps: Context.Context<unknown>,
+      driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
+    ) => {
+      const attempt = ++entry.attempts
+      const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
+      const fiber = runtime.fork(buildAttempt(runtime, entry, layer, deps, attempt))
+      running.set(entry, fiber)
+      let timedOut = false
+      observeWithin(runtime, fiber, timeout, (result) => {
+        if (Option.isSome(result)) {
+          running.delete(entry)
+          return finished(entry, layer, deps, driver, timedOut ? timeoutError(entry, timeout) : result.value)
+        }
+        // past the init timeout: interrupt, and give the build the stop timeout to unwind
+        timedOut = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
+        observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (unwound) => {
+          if (Option.isNone(unwound)) reportStop(runtime, entry, unwound)
+          running.delete(entry)
+          if (Option.isSome(unwound) && Exit.isSuccess(unwound.value)) {
+            // finished after all, too late: release what it built
+            runtime.fork(Scope.close(unwound.value.value.scope, Exit.void))
+          }
+          finished(entry, layer, deps, driver, timeoutError(entry, timeout))
+        })
+      })
+    }
+
+    const timeoutError = (entry: Entry, timeout: Duration.Duration): Exit.Exit<Built, unknown> =>
+      Exit.fail(new PackageInitTimeout({ package: entry.pkg.name, timeout, attempts: entry.attempts }))
+
+    const finished = (
+      entry: Entry,
+      layer: L.Layer<never, unknown, unknown>,
+      deps: Context.Context<unknown>,
+      driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
+      exit: Exit.Exit<Built, unknown>
+    ) => {
+      if (Exit.isSuccess(exit)) {
+        if (aborted) {
+          // built while the boot was aborting: release it at once
+          runtime.fork(Scope.close(exit.value.scope, Exit.void))
+          transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+          return settle()
+        }
+        entry.scope = exit.value.scope
+        entry.service = Option.some(exit.value.service)
+        entry.readyAt = now(runtime)
+        entry.durationMs = entry.readyAt - entry.startedAt!
+        transition(runtime, entry, "ready", { attempt: entry.attempts })
+        return resolved(entry)
+      }
+      if (aborted) {
+        transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+        return settle()
+      }
+      const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
+      if (schedule !== undefined && !Cause.isInterruptedOnly(exit.cause)) {
+        return retry(entry, layer, deps, schedule, driver, exit)
+      }
+      failed(entry, exit.cause)
+    }
+
+    /** Waits out the retry schedule in a fiber, then launches the next attempt, or fails for good. */
+    const retry = (
+      entry: Entry,
+      layer: L.Layer<never, unknown, unknown>,
+      deps: Context.Context<unknown>,
+      schedule: Schedule.Schedule<unknown, unknown>,
+      previous: Schedule.ScheduleDriver<unknown, unknown> | undefined,
+      exit: Exit.Failure<Built, unknown>
+    ) => {
+      const fiber = runtime.fork(Effect.flatMap(
+        previous === undefined ? Schedule.driver(schedule) : Effect.succeed(previous),
+        (driver) => Effect.as(driver.next(exit.cause), driver)
+      ))
+      retries.set(entry, fiber)
+      fiber.addObserver((next) => {
+        retries.delete(entry)
+        if (aborted) {
+          transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+          return settle()
+        }
+        if (Exit.isSuccess(next)) {
+          return launch(entry, layer, deps, next.value)
+        }
+        failed(entry, exit.cause)
+      })
+    }
+
+    const failed = (entry: Entry, cause: Cause.Cause<unknown>) => {
+      const error = initError(entry, cause)
+      entry.durationMs = now(runtime) - entry.startedAt!
+      entry.error = error.message
+      transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
+      if (!entry.pkg.optional) {
+        Deferred.unsafeDone(done, Exit.fail(error))
+        return abort()
+      }
+      log(runtime, "warning", `optional ${error.message}; its dependents are skipped`)
+      resolved(entry)
+    }
+
+    for (const entry of entries) {
+      if (entry.node.dependencies.length === 0) {
+        dispatch(entry)
+      }
+    }
+    if (entries.length === 0) Deferred.unsafeDone(done, Exit.void)
+    yield* Deferred.await(done).pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit) ? Effect.void : Effect.suspend(() => {
+          abort()
+          return Deferred.await(settled)
+        })
+      )
+    )
+  })
 
 const initError = (entry: Entry, cause: Cause.Cause<unknown>) => {
   const failure = Cause.failureOption(cause)
@@ -236,192 +426,46 @@ const initError = (entry: Entry, cause: Cause.Cause<unknown>) => {
   return new PackageInitFailed({ package: entry.pkg.name, attempts: entry.attempts, cause, reason: reasonOf(cause) })
 }
 
-/** Retries on any failure or defect, never on interruption. */
-const retry = <A, E>(effect: Effect.Effect<A, E>, schedule: Schedule.Schedule<unknown, unknown>) =>
-  Effect.sandbox(effect).pipe(
-    Effect.retry({ schedule, while: (cause) => !Cause.isInterruptedOnly(cause) }),
-    Effect.unsandbox
-  )
-
-/**
- * Starts one package whose dependencies are all ready. Succeeds when it is
- * ready or, being optional, failed; fails with the error of a required
- * package.
- */
-const start = (runtime: Runtime, entry: Entry, layer: L.Layer<never, unknown, unknown>) =>
-  Effect.gen(function*() {
-    const services = new Map<string, unknown>()
-    for (const index of entry.node.dependencies) {
-      const dependency = runtime.entries[index]
-      if (Option.isSome(dependency.service)) services.set(dependency.pkg.provides.key, dependency.service.value)
-    }
-    const startedAt = yield* Clock.currentTimeMillis
-    entry.startedAt = startedAt
-    const once = attempt(runtime, entry, layer, Context.unsafeMake(services))
-    const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
-    const exit = yield* transition(runtime, entry, "starting", { attempt: 1 }).pipe(
-      Effect.zipRight(schedule === undefined ? once : retry(once, schedule)),
-      Effect.onInterrupt(() => transition(runtime, entry, "stopped", { reason: "interrupted while starting" })),
-      Effect.exit
-    )
-    const finishedAt = yield* Clock.currentTimeMillis
-    entry.durationMs = finishedAt - startedAt
-    if (Exit.isSuccess(exit)) {
-      entry.service = Option.some(exit.value)
-      entry.readyAt = finishedAt
-      yield* transition(runtime, entry, "ready", { attempt: entry.attempts })
-      return
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
-    const error = initError(entry, exit.cause)
-    entry.error = error.message
-    yield* transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
-    if (!entry.pkg.optional) return yield* error
-    yield* Effect.logWarning(`optional ${error.message}; its dependents are skipped`)
-  })
-
-/**
- * Starts every enabled package as soon as its own dependencies are ready.
- * A required package's failure, or the boot's interruption, interrupts the
- * packages still starting and waits for them; the caller's scope then
- * releases what had started.
- */
-export const boot = (runtime: Runtime): Effect.Effect<void, PackageInitFailed | PackageInitTimeout> =>
-  Effect.gen(function*() {
-    const { entries } = runtime
-    const done = yield* Deferred.make<void, PackageInitFailed | PackageInitTimeout>()
-    const running = new Set<Fiber.RuntimeFiber<void>>()
-    const pending = entries.map((entry) => entry.node.dependencies.length)
-    let unresolved = entries.length
-    let aborted = false
-
-    const resolved = (entry: Entry): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        unresolved--
-        const next: Array<Effect.Effect<void>> = []
-        for (const dependent of entry.node.dependents) {
-          if (--pending[dependent] === 0) next.push(dispatch(entries[dependent]))
-        }
-        if (unresolved === 0) next.push(Deferred.succeed(done, undefined))
-        return Effect.all(next, { discard: true })
-      })
-
-    const dispatch = (entry: Entry): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const layer = entry.layer
-        if (layer === undefined) return resolved(entry)
-        const missing = entry.node.dependencies.map((i) => entries[i]).find((d) => d.state !== "ready")
-        if (missing !== undefined) {
-          const reason = `dependency "${missing.pkg.name}" is ${missing.state}`
-          entry.error = reason
-          return transition(runtime, entry, "skipped", { reason }).pipe(Effect.zipRight(resolved(entry)))
-        }
-        if (aborted) return Effect.void
-        const fiber = runtime.fork(
-          start(runtime, entry, layer).pipe(
-            Effect.matchCauseEffect({
-              onSuccess: () => resolved(entry),
-              onFailure: (cause) => Deferred.failCause(done, cause).pipe(Effect.asVoid)
-            })
-          )
-        )
-        running.add(fiber)
-        fiber.addObserver(() => running.delete(fiber))
-        return Effect.void
-      })
-
-    yield* Effect.forEach(entries, (entry) => entry.node.dependencies.length === 0 ? dispatch(entry) : Effect.void, {
-      discard: true
-    })
-    yield* Deferred.await(done).pipe(
-      Effect.onExit(() =>
-        Effect.suspend(() => {
-          aborted = true
-          return Fiber.interruptAll(running)
-        })
-      )
-    )
-  })
-
-const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
-
-/** Reports a release that timed out or failed, on the event stream and in the log. */
-const reportStop = (runtime: Runtime, entry: Entry, result: Option.Option<Exit.Exit<unknown, unknown>>) => {
-  const name = entry.pkg.name
-  if (Option.isNone(result)) {
-    const error = new PackageStopTimeout({ package: name, timeout: stopTimeoutOf(runtime, entry) })
-    return Effect.zipRight(
-      Effect.logWarning(error.message),
-      emit(runtime, (at) => SpineEvent.PackageStopTimeout({ package: name, timeout: error.timeout, at }))
-    )
-  }
-  if (Exit.isSuccess(result.value) || Cause.isInterruptedOnly(result.value.cause)) return Effect.void
-  const reason = reasonOf(result.value.cause)
-  return Effect.zipRight(
-    Effect.logError(`Package "${name}" failed to release: ${reason}`),
-    emit(runtime, (at) => SpineEvent.PackageStopFailed({ package: name, reason, at }))
-  )
-}
-
-/**
- * Closes a scope within the package's stop timeout. The close runs in a fiber
- * of its own, so a finalizer that hangs (finalizers are uninterruptible)
- * delays nobody: past the timeout it is reported and left to finish.
- */
-const closeWithin = (runtime: Runtime, entry: Entry, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
-  Effect.suspend(() => awaitWithin(runtime, runtime.fork(Scope.close(scope, exit)), stopTimeoutOf(runtime, entry)))
-    .pipe(
-      Effect.flatMap((result) => reportStop(runtime, entry, result))
-    )
-
 /**
  * Releases every started package: dependents first, independent packages in
  * parallel, each within its stop timeout. Packages that never started
  * release nothing but still let their dependencies go.
  */
 export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const { entries } = runtime
-    const done = yield* Deferred.make<void>()
+    const done = Deferred.unsafeMake<void>(FiberId.none)
     const remaining = entries.map((entry) => entry.node.dependents.length)
     let unreleased = entries.length
 
-    const released = (entry: Entry): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        unreleased--
-        const next: Array<Effect.Effect<void>> = []
-        for (const dependency of entry.node.dependencies) {
-          if (--remaining[dependency] === 0) next.push(releaseOne(entries[dependency]))
-        }
-        if (unreleased === 0) next.push(Deferred.succeed(done, undefined))
-        return Effect.all(next, { discard: true })
-      })
+    const released = (entry: Entry) => {
+      unreleased--
+      for (const dependency of entry.node.dependencies) {
+        if (--remaining[dependency] === 0) releaseOne(entries[dependency])
+      }
+      if (unreleased === 0) Deferred.unsafeDone(done, Exit.void)
+    }
 
-    const stop = (entry: Entry, scope: Scope.CloseableScope) =>
-      Effect.gen(function*() {
-        const startedAt = yield* Clock.currentTimeMillis
-        yield* transition(runtime, entry, "stopping")
-        yield* closeWithin(runtime, entry, scope, exit)
-        const stoppedAt = yield* Clock.currentTimeMillis
-        entry.stoppedAt = stoppedAt
-        entry.stopDurationMs = stoppedAt - startedAt
+    const releaseOne = (entry: Entry) => {
+      const scope = entry.scope
+      if (scope === undefined) return released(entry)
+      entry.scope = undefined
+      const startedAt = now(runtime)
+      transition(runtime, entry, "stopping")
+      observeWithin(runtime, runtime.fork(Scope.close(scope, exit)), stopTimeoutOf(runtime, entry), (result) => {
+        reportStop(runtime, entry, result)
+        entry.stoppedAt = now(runtime)
+        entry.stopDurationMs = entry.stoppedAt - startedAt
         entry.service = Option.none()
-        yield* transition(runtime, entry, "stopped")
+        transition(runtime, entry, "stopped")
+        released(entry)
       })
+    }
 
-    const releaseOne = (entry: Entry): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const scope = entry.scope
-        if (scope === undefined) return released(entry)
-        entry.scope = undefined
-        runtime.fork(Effect.zipRight(stop(entry, scope), released(entry)))
-        return Effect.void
-      })
-
-    yield* Effect.forEach(entries, (entry) => entry.node.dependents.length === 0 ? releaseOne(entry) : Effect.void, {
-      discard: true
-    })
-    if (entries.length > 0) yield* Deferred.await(done)
+    for (const entry of entries) {
+      if (entry.node.dependents.length === 0) releaseOne(entry)
+    }
+    return entries.length === 0 ? Effect.void : Deferred.await(done)
   })
 
 /** The services of every ready package, keyed by tag. */
