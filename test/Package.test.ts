@@ -11,6 +11,14 @@ class Mail extends Context.Tag("pkg/Mail")<Mail, { readonly send: (to: string) =
 
 const DbLive = Layer.effect(Db, Effect.map(Cache, (cache) => ({ url: `db?cache=${cache.size}` })))
 
+const mail = Package.make({
+  name: "mail",
+  version: "1.0.0",
+  provides: Mail,
+  feature: "mail",
+  layer: Layer.succeed(Mail, { send: () => {} })
+})
+
 describe("Package.make", () => {
   it("fills defaults and normalises requirements", () => {
     const pkg = Package.make({
@@ -71,13 +79,6 @@ describe("Package.make", () => {
       optional: true,
       layer: Layer.succeed(Search, { query: () => 0 })
     })
-    const mail = Package.make({
-      name: "mail",
-      version: "1.0.0",
-      provides: Mail,
-      feature: "mail",
-      layer: Layer.succeed(Mail, { send: () => {} })
-    })
     expectTypeOf(search).toEqualTypeOf<P.Package<Search, Search["Type"], never, true>>()
     expectTypeOf(mail).toEqualTypeOf<P.Package<Mail, Mail["Type"], never, true>>()
     expect([Package.isGated(search), Package.isGated(mail)]).toEqual([true, true])
@@ -114,13 +115,6 @@ describe("Spine.layer types", () => {
       requires: [Db],
       optional: true,
       layer: Layer.succeed(Search, { query: () => 0 })
-    })
-    const mail = Package.make({
-      name: "mail",
-      version: "1.0.0",
-      provides: Mail,
-      feature: "mail",
-      layer: Layer.succeed(Mail, { send: () => {} })
     })
     const app = Spine.layer({ packages: [logger, db, search, mail] })
     expectTypeOf(app).toEqualTypeOf<Layer.Layer<Spine.Spine | Logger | Db, SpineError.SpineError, Cache>>()

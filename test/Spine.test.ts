@@ -153,6 +153,27 @@ describe("Spine.layer", () => {
       expect(log).not.toContain("start suggest")
     }))
 
+  it.effect("skips a long chain behind a failed optional package without growing the stack", () =>
+    Effect.gen(function*() {
+      const tags = Array.from({ length: 5000 }, (_, i) => Context.GenericTag<string, number>(`chain/${i}`))
+      const packages = tags.map((tag, i) =>
+        Package.make({
+          name: `link-${i}`,
+          version: "1.0.0",
+          provides: tag,
+          requires: i === 0 ? [] : [tags[i - 1]],
+          optional: true,
+          layer: i === 0 ? Layer.fail("down") : Layer.succeed(tag, i)
+        })
+      )
+      const states = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages })),
+        (context) => Effect.map(Context.get(context, Spine.Spine).timeline, (t) => t.map((entry) => entry.state))
+      ))
+      expect(states[0]).toBe("failed")
+      expect(new Set(states.slice(1))).toEqual(new Set(["skipped"]))
+    }))
+
   it.effect("aborts on a required failure, interrupts packages still starting, releases what started", () =>
     Effect.gen(function*() {
       const log: Array<string> = []

@@ -183,3 +183,49 @@ const findCycle = (
   }
   return [start, start]
 }
+
+/**
+ * Walks a resolved graph from its roots, in dependency order (`"start"`:
+ * dependencies first) or in reverse (`"release"`: dependents first). `visit`
+ * is called for a node once every node before it has been passed to
+ * `finish`; `onDone` once every node has. Nothing is visited twice, and
+ * visits run from a queue, so a long chain finished synchronously does not
+ * grow the stack.
+ */
+export const walk = (
+  nodes: ReadonlyArray<Node>,
+  order: "start" | "release",
+  visit: (index: number) => void,
+  onDone: () => void
+) => {
+  const before = (node: Node) => order === "start" ? node.dependencies : node.dependents
+  const after = (node: Node) => order === "start" ? node.dependents : node.dependencies
+  const pending = nodes.map((node) => before(node).length)
+  const queue: Array<number> = []
+  let head = 0
+  let draining = false
+  let unfinished = nodes.length
+  const enqueue = (index: number) => {
+    queue.push(index)
+    if (draining) return
+    draining = true
+    while (head < queue.length) visit(queue[head++])
+    queue.length = head = 0
+    draining = false
+  }
+  return {
+    start: () => {
+      if (nodes.length === 0) return onDone()
+      for (const node of nodes) {
+        if (before(node).length === 0) enqueue(node.index)
+      }
+    },
+    finish: (index: number) => {
+      unfinished--
+      for (const next of after(nodes[index])) {
+        if (--pending[next] === 0) enqueue(next)
+      }
+      if (unfinished === 0) onDone()
+    }
+  }
+}

@@ -31,7 +31,7 @@ import type { PackageState, SpinePhase } from "../Lifecycle.js"
 import { SpineEvent } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
-import type { Node, Resolved } from "./graph.js"
+import { type Node, type Resolved, walk } from "./graph.js"
 import * as Timers from "./timers.js"
 
 /** The mutable runtime record of one package. Internal: exposed only as snapshots. */
@@ -248,10 +248,8 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
     const { entries } = runtime
     const done = yield* Deferred.make<void, BootError>()
     const settled = yield* Deferred.make<void>()
-    const pending = entries.map((entry) => entry.node.dependencies.length)
     const running = new Map<Entry, Fiber.RuntimeFiber<Built, unknown>>()
     const retries = new Map<Entry, Fiber.RuntimeFiber<unknown, unknown>>()
-    let unresolved = entries.length
     let aborted = false
 
     const settle = () => {
@@ -266,13 +264,10 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       settle()
     }
 
-    const resolved = (entry: Entry) => {
-      unresolved--
-      for (const dependent of entry.node.dependents) {
-        if (--pending[dependent] === 0) dispatch(entries[dependent])
-      }
-      if (unresolved === 0) Deferred.unsafeDone(done, Exit.void)
-    }
+    const graph = walk(runtime.resolved.nodes, "start", (index) => dispatch(entries[index]), () => {
+      Deferred.unsafeDone(done, Exit.void)
+    })
+    const resolved = (entry: Entry) => graph.finish(entry.node.index)
 
     const dispatch = (entry: Entry) => {
       const layer = entry.layer
@@ -400,12 +395,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       resolved(entry)
     }
 
-    for (const entry of entries) {
-      if (entry.node.dependencies.length === 0) {
-        dispatch(entry)
-      }
-    }
-    if (entries.length === 0) Deferred.unsafeDone(done, Exit.void)
+    graph.start()
     yield* Deferred.await(done).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.void : Effect.suspend(() => {
@@ -435,16 +425,10 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
   Effect.suspend(() => {
     const { entries } = runtime
     const done = Deferred.unsafeMake<void>(FiberId.none)
-    const remaining = entries.map((entry) => entry.node.dependents.length)
-    let unreleased = entries.length
-
-    const released = (entry: Entry) => {
-      unreleased--
-      for (const dependency of entry.node.dependencies) {
-        if (--remaining[dependency] === 0) releaseOne(entries[dependency])
-      }
-      if (unreleased === 0) Deferred.unsafeDone(done, Exit.void)
-    }
+    const graph = walk(runtime.resolved.nodes, "release", (index) => releaseOne(entries[index]), () => {
+      Deferred.unsafeDone(done, Exit.void)
+    })
+    const released = (entry: Entry) => graph.finish(entry.node.index)
 
     const releaseOne = (entry: Entry) => {
       const scope = entry.scope
@@ -462,10 +446,8 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
       })
     }
 
-    for (const entry of entries) {
-      if (entry.node.dependents.length === 0) releaseOne(entry)
-    }
-    return entries.length === 0 ? Effect.void : Deferred.await(done)
+    graph.start()
+    return Deferred.await(done)
   })
 
 /** The services of every ready package, keyed by tag. */
