@@ -7,6 +7,7 @@
  */
 import type { Duration } from "effect"
 import { Data } from "effect"
+import type { HealthStatus } from "./Health.js"
 
 /**
  * The state of one package.
@@ -84,6 +85,15 @@ export type SpineEvent = Data.TaggedEnum<{
     readonly package: string
     readonly reason: string
     readonly at: Date
+  }
+  /** A package's health status changed (after the flap thresholds). */
+  HealthChanged: {
+    readonly package: string
+    readonly from: HealthStatus
+    readonly to: HealthStatus
+    readonly at: Date
+    /** The failure, for `fail`. */
+    readonly reason?: string
   }
   /** The spine moved from one phase to another. */
   SpinePhaseChanged: {

@@ -9,6 +9,7 @@ import type { Config, ConfigError, Context, Layer, Schedule } from "effect"
 import { Duration, Effect } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pipeable } from "effect/Pipeable"
+import type { HealthDetail } from "./Health.js"
 
 /**
  * @since 0.1.0
@@ -98,7 +99,9 @@ export interface Package<in out Id, in out Service, out R = never, out Gated ext
   readonly initTimeout: Duration.Duration | undefined
   readonly initRetry: Schedule.Schedule<unknown, unknown> | undefined
   readonly stopTimeout: Duration.Duration | undefined
-  readonly health: ((service: Service) => Effect.Effect<unknown, unknown>) | undefined
+  readonly health: ((service: Service) => Effect.Effect<void | HealthDetail, unknown>) | undefined
+  readonly healthSchedule: Schedule.Schedule<unknown, unknown> | undefined
+  readonly metrics: ((service: Service) => Effect.Effect<Readonly<Record<string, number>>>) | undefined
   /** Reads the package's configuration (if any) and makes its layer. */
   readonly load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError>
 }
@@ -185,8 +188,16 @@ export interface BaseOptions<
   /** Retries of a failed or timed-out start. */
   readonly initRetry?: Schedule.Schedule<unknown, unknown> | undefined
   readonly stopTimeout?: Duration.DurationInput | undefined
-  /** A health check run against the started service. */
-  readonly health?: ((service: Service) => Effect.Effect<unknown, unknown>) | undefined
+  /**
+   * A health check run against the started service, on the spine's interval
+   * (or `healthSchedule`), within the spine's health timeout. Failing, dying or
+   * timing out is `fail`; returning `{ status: "warn" }` is `warn`.
+   */
+  readonly health?: ((service: Service) => Effect.Effect<void | HealthDetail, unknown>) | undefined
+  /** The package's own schedule for its health check. */
+  readonly healthSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Values of the package's own, added to `Spine.metrics`. */
+  readonly metrics?: ((service: Service) => Effect.Effect<Readonly<Record<string, number>>>) | undefined
 }
 
 /**
@@ -263,6 +274,8 @@ export const make: {
     initRetry: options.initRetry,
     stopTimeout: decodeDuration(options.stopTimeout),
     health: options.health,
+    healthSchedule: options.healthSchedule,
+    metrics: options.metrics,
     load
   })
 }

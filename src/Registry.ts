@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 import { Context, Either, Graph } from "effect"
+import type { SystemHealth } from "./Health.js"
 import * as internal from "./internal/graph.js"
+import type { PackageState } from "./Lifecycle.js"
 import type * as Package from "./Package.js"
 import type { ValidationError } from "./SpineError.js"
 
@@ -62,3 +64,51 @@ export const validate = (
   packages: ReadonlyArray<Package.Any>,
   context: Context.Context<never> = Context.empty()
 ): Either.Either<PackageGraph, ValidationError> => Either.map(internal.resolve(packages, context), fromResolved)
+
+/**
+ * Counts of the registered packages.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Statistics {
+  readonly total: number
+  readonly byCategory: Readonly<Record<string, number>>
+  readonly byStatus: Readonly<Record<Package.PackageStatus, number>>
+  readonly byState: Readonly<Record<PackageState, number>>
+  /** Packages whose cached health is pass or warn; disabled packages are not counted. */
+  readonly healthy: number
+  readonly unhealthy: number
+}
+
+/**
+ * Statistics of packages in their current states, with their cached health.
+ *
+ * @since 0.1.0
+ * @category statistics
+ */
+export const statistics = (
+  packages: ReadonlyArray<{ readonly info: Package.Info; readonly state: PackageState }>,
+  health: SystemHealth
+): Statistics => {
+  const byCategory: Record<string, number> = {}
+  const byStatus: Record<Package.PackageStatus, number> = { active: 0, beta: 0, deprecated: 0 }
+  const byState: Record<PackageState, number> = {
+    registered: 0,
+    disabled: 0,
+    starting: 0,
+    ready: 0,
+    failed: 0,
+    skipped: 0,
+    stopping: 0,
+    stopped: 0
+  }
+  for (const { info, state } of packages) {
+    byCategory[info.category] = (byCategory[info.category] ?? 0) + 1
+    byStatus[info.status]++
+    byState[state]++
+  }
+  const checked = Object.values(health.packages)
+  const healthy = checked.filter((entry) => entry.healthy).length
+  return { total: packages.length, byCategory, byStatus, byState, healthy, unhealthy: checked.length - healthy }
+}

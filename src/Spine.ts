@@ -8,12 +8,16 @@
  */
 import type { Config, Schedule, Stream } from "effect"
 import { Context, Duration, Effect, Either, Layer, Stream as S } from "effect"
+import type * as Health from "./Health.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
+import * as monitor from "./internal/health.js"
 import * as scheduler from "./internal/scheduler.js"
 import type { PackageState, SpineEvent, SpinePhase, TimelineEntry } from "./Lifecycle.js"
+import * as Metrics from "./Metrics.js"
 import * as Package from "./Package.js"
 import * as Registry from "./Registry.js"
+import type * as Report from "./Report.js"
 import { PackageNotFound, type SpineError } from "./SpineError.js"
 
 /**
@@ -41,6 +45,16 @@ export interface SpineService {
   readonly graph: Effect.Effect<Registry.PackageGraph>
   /** Whether a feature flag is on. Unknown flags are off. */
   readonly isFeatureEnabled: (flag: string) => Effect.Effect<boolean>
+  /** The cached health: readiness, liveness, every package's last result. Never runs a check. */
+  readonly health: Effect.Effect<Health.SystemHealth>
+  /** Runs the checks now (of one package, or all), updates the cache and returns it. */
+  readonly checkHealth: (name?: string) => Effect.Effect<Health.SystemHealth, PackageNotFound>
+  /** Counts by category, status, state and health. */
+  readonly statistics: Effect.Effect<Registry.Statistics>
+  /** The spine's metrics and every ready package's own values. */
+  readonly metrics: Effect.Effect<Metrics.MetricsSnapshot>
+  /** Summary, health, metrics, packages and timeline, as plain JSON. */
+  readonly report: Effect.Effect<Report.Report>
 }
 
 /**
@@ -79,6 +93,8 @@ export interface Options<Packages extends ReadonlyArray<Package.Any>> {
   readonly hooks?: Hooks | undefined
   /** Feature flags; a flag not listed is off. */
   readonly features?: Readonly<Record<string, boolean | Config.Config<boolean>>> | undefined
+  /** Scheduled health checks. */
+  readonly health?: Health.Options | undefined
   /** Defaults for packages that set none. */
   readonly defaults?: {
     /** Default 30 seconds. */
@@ -147,7 +163,8 @@ export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
           initRetry: options.defaults?.initRetry
         }
       })
-      const service = makeService(runtime)
+      const health = monitor.make(runtime, monitor.settings(options.health))
+      const service = makeService(runtime, health)
       const hook = (effect: Effect.Effect<unknown, never, Spine> | undefined) =>
         effect === undefined ? Effect.void : Effect.provideService(effect, Spine, service)
       yield* Effect.addFinalizer((exit) =>
@@ -163,15 +180,33 @@ export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
       yield* scheduler.boot(runtime)
       yield* hook(options.hooks?.afterInit)
       yield* scheduler.setPhase(runtime, "ready")
+      yield* monitor.start(health)
       const services = scheduler.services(runtime)
       services.set(Spine.key, service)
       return Context.unsafeMake<Spine | Package.Provided<Packages[number]>>(services)
     })
   )
 
-const makeService = (runtime: scheduler.Runtime): SpineService => {
+const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): SpineService => {
   const view = Registry.fromResolved(runtime.resolved)
   const infos = runtime.entries.map((entry) => Package.info(entry.pkg))
+  const names = new Set(infos.map((info) => info.name))
+  const statistics = Effect.sync(() =>
+    Registry.statistics(
+      runtime.entries.map((entry, i) => ({ info: infos[i], state: entry.state })),
+      monitor.system(health)
+    )
+  )
+  const metrics = Effect.gen(function*() {
+    const spine = yield* Metrics.spineValues(names)
+    const packages: Record<string, Readonly<Record<string, number>>> = {}
+    for (const entry of runtime.entries) {
+      const own = entry.pkg.metrics
+      if (own === undefined || entry.state !== "ready" || entry.service._tag === "None") continue
+      packages[entry.pkg.name] = yield* own(entry.service.value)
+    }
+    return { spine, packages }
+  })
   return Spine.of({
     packages: Effect.succeed(infos),
     state: (name) =>
@@ -185,7 +220,36 @@ const makeService = (runtime: scheduler.Runtime): SpineService => {
     ),
     timeline: Effect.sync(() => runtime.entries.map(toTimelineEntry)),
     graph: Effect.succeed(view),
-    isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true)
+    isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true),
+    health: Effect.sync(() => monitor.system(health)),
+    checkHealth: (name) =>
+      Effect.suspend(() => {
+        if (name === undefined) return monitor.checkAll(health)
+        const entry = runtime.byName.get(name)
+        return entry === undefined ? Effect.fail(new PackageNotFound({ package: name })) : monitor.check(health, entry)
+      }).pipe(Effect.map(() => monitor.system(health))),
+    statistics,
+    metrics,
+    report: Effect.gen(function*() {
+      const system = monitor.system(health)
+      const stats = yield* statistics
+      return {
+        summary: {
+          totalPackages: stats.total,
+          healthyPackages: stats.healthy,
+          overallHealth: system.status,
+          initialized: runtime.phase === "ready",
+          ...(runtime.bootDurationMs === undefined ? {} : { bootDurationMs: runtime.bootDurationMs })
+        },
+        health: system,
+        metrics: yield* metrics,
+        packages: runtime.entries.map((entry, i) => {
+          const packageHealth = system.packages[entry.pkg.name]
+          return { ...infos[i], state: entry.state, ...(packageHealth === undefined ? {} : { health: packageHealth }) }
+        }),
+        timeline: runtime.entries.map(toTimelineEntry)
+      }
+    })
   })
 }
 

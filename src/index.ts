@@ -1,7 +1,15 @@
 /**
  * @since 0.1.0
  */
+export * as Health from "./Health.js"
+/**
+ * @since 0.1.0
+ */
 export * as Lifecycle from "./Lifecycle.js"
+/**
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"
 /**
  * @since 0.1.0
  */
@@ -10,6 +18,10 @@ export * as Package from "./Package.js"
  * @since 0.1.0
  */
 export * as Registry from "./Registry.js"
+/**
+ * @since 0.1.0
+ */
+export * as Report from "./Report.js"
 /**
  * @since 0.1.0
  */

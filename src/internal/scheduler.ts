@@ -21,6 +21,7 @@ import {
   Exit,
   FiberId,
   Layer,
+  MetricLabel,
   Option,
   PubSub,
   Runtime as R,
@@ -29,6 +30,7 @@ import {
 } from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
 import { SpineEvent } from "../Lifecycle.js"
+import * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
 import { type Node, type Resolved, walk } from "./graph.js"
@@ -72,6 +74,12 @@ export interface Runtime {
   /** Shared by first attempts, so a layer used by two packages is built once. */
   readonly memoMap: L.MemoMap
   phase: SpinePhase
+  /** Bumped on every change of state, phase or health: caches of derived views compare it. */
+  version: number
+  /** Packages per state, for `spine_packages`. */
+  readonly stateCounts: Record<PackageState, number>
+  bootStartedAt: number
+  bootDurationMs: number | undefined
 }
 
 export const make = Effect.fnUntraced(function*(options: {
@@ -108,10 +116,32 @@ export const make = Effect.fnUntraced(function*(options: {
     timers: Timers.make(clock, fork),
     fork,
     memoMap: yield* Layer.makeMemoMap,
-    phase: "booting"
+    phase: "booting",
+    version: 0,
+    stateCounts: countStates(entries),
+    bootStartedAt: clock.unsafeCurrentTimeMillis(),
+    bootDurationMs: undefined
+  }
+  for (const [state, count] of Object.entries(runtime.stateCounts)) {
+    Metrics.packages.unsafeUpdate(count, [MetricLabel.make("state", state)])
   }
   return runtime
 })
+
+const countStates = (entries: ReadonlyArray<Entry>) => {
+  const counts: Record<PackageState, number> = {
+    registered: 0,
+    disabled: 0,
+    starting: 0,
+    ready: 0,
+    failed: 0,
+    skipped: 0,
+    stopping: 0,
+    stopped: 0
+  }
+  for (const entry of entries) counts[entry.state]++
+  return counts
+}
 
 const now = (runtime: Runtime) => runtime.clock.unsafeCurrentTimeMillis()
 
@@ -127,6 +157,11 @@ const transition = (
 ) => {
   const from = entry.state
   entry.state = to
+  runtime.version++
+  const labels = [MetricLabel.make("package", entry.pkg.name)]
+  if (to === "ready" || from === "ready") Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, labels)
+  Metrics.packages.unsafeUpdate(--runtime.stateCounts[from], [MetricLabel.make("state", from)])
+  Metrics.packages.unsafeUpdate(++runtime.stateCounts[to], [MetricLabel.make("state", to)])
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
 }
 
@@ -134,6 +169,11 @@ export const setPhase = (runtime: Runtime, to: SpinePhase) =>
   Effect.sync(() => {
     const from = runtime.phase
     runtime.phase = to
+    runtime.version++
+    if (to === "ready") {
+      runtime.bootDurationMs = now(runtime) - runtime.bootStartedAt
+      Metrics.bootDuration.unsafeUpdate(runtime.bootDurationMs / 1000, [])
+    }
     if (from !== to) emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
   })
 
@@ -157,7 +197,7 @@ const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout 
  * the deadline came first, exactly once. No fiber waits: an observer and a
  * deadline on the shared timer.
  */
-const observeWithin = <A, E>(
+export const observeWithin = <A, E>(
   runtime: Runtime,
   fiber: Fiber.RuntimeFiber<A, E>,
   timeout: Duration.Duration,
@@ -296,6 +336,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
     ) => {
       const attempt = ++entry.attempts
+      Metrics.packageInitAttempts.unsafeUpdate(1, [MetricLabel.make("package", entry.pkg.name)])
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const fiber = runtime.fork(buildAttempt(runtime, entry, layer, deps, attempt))
       running.set(entry, fiber)
@@ -341,6 +382,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
         entry.service = Option.some(exit.value.service)
         entry.readyAt = now(runtime)
         entry.durationMs = entry.readyAt - entry.startedAt!
+        Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, [MetricLabel.make("package", entry.pkg.name)])
         transition(runtime, entry, "ready", { attempt: entry.attempts })
         return resolved(entry)
       }
@@ -386,6 +428,9 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       const error = initError(entry, cause)
       entry.durationMs = now(runtime) - entry.startedAt!
       entry.error = error.message
+      const labels = [MetricLabel.make("package", entry.pkg.name)]
+      Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, labels)
+      Metrics.packageInitFailures.unsafeUpdate(1, labels)
       transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
       if (!entry.pkg.optional) {
         Deferred.unsafeDone(done, Exit.fail(error))

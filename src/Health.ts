@@ -1,0 +1,105 @@
+/**
+ * Health in the vocabulary of the IETF health-check response draft: `pass`,
+ * `warn`, `fail`. A package's check runs on a schedule with a timeout; its
+ * latest result is cached, and the system's readiness and liveness are
+ * derived from the cache and the package graph, never by running checks.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Schedule } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type HealthStatus = "pass" | "warn" | "fail"
+
+/**
+ * What a health check may return instead of `void`: a `warn` status (the
+ * package works, degraded) and details to show in reports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HealthDetail {
+  readonly status?: "pass" | "warn" | undefined
+  readonly details?: unknown
+}
+
+/**
+ * The cached health of one package.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PackageHealth {
+  readonly name: string
+  readonly status: HealthStatus
+  /** `status !== "fail"` */
+  readonly healthy: boolean
+  /** `undefined` until the first check ran. */
+  readonly lastCheck: Date | undefined
+  readonly durationMs: number
+  /** Messages of the last failing run. */
+  readonly errors: ReadonlyArray<string>
+  /** What the check returned. */
+  readonly details?: unknown
+  readonly consecutiveFailures: number
+}
+
+/**
+ * The cached health of the system.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SystemHealth {
+  /** Readiness. */
+  readonly status: HealthStatus
+  /** `status !== "fail"` */
+  readonly ready: boolean
+  /** Liveness: true until shutdown begins; package checks do not affect it. */
+  readonly live: boolean
+  /** Every package healthy. */
+  readonly overall: boolean
+  readonly packages: Readonly<Record<string, PackageHealth>>
+}
+
+/**
+ * The health options of `Spine.layer`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Time between rounds of checks. Default 60 seconds. */
+  readonly interval?: Duration.DurationInput | undefined
+  /** The limit of one check. Default 5 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Checks run at once. Default 16. */
+  readonly concurrency?: number | undefined
+  /** Consecutive failures before a package is reported `fail`. Default 1. */
+  readonly failureThreshold?: number | undefined
+  /** Consecutive successes before a failing package is reported `pass` again. Default 1. */
+  readonly successThreshold?: number | undefined
+  /** `false` turns the scheduled checks off; `checkHealth` still runs them. Default `true`. */
+  readonly enabled?: boolean | undefined
+}
+
+/**
+ * A package's own schedule for its health check, instead of the spine's
+ * interval.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PackageSchedule = Schedule.Schedule<unknown, unknown>
+
+/**
+ * The worst of two statuses.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const worst = (a: HealthStatus, b: HealthStatus): HealthStatus =>
+  a === "fail" || b === "fail" ? "fail" : a === "warn" || b === "warn" ? "warn" : "pass"

@@ -1,0 +1,168 @@
+/**
+ * The spine's metrics, as Effect `Metric`s in the global registry, so any
+ * exporter of Effect metrics (Prometheus through OpenTelemetry, for one)
+ * sees them, and the plain snapshot `Spine.metrics` returns.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Metric, MetricBoundaries, MetricState } from "effect"
+import type { PackageState } from "./Lifecycle.js"
+
+const seconds = MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 })
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packageInitDuration = Metric.histogram(
+  "spine_package_init_duration_seconds",
+  seconds,
+  "Time from a package's first attempt to ready or failed"
+)
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packageInitAttempts = Metric.counter("spine_package_init_attempts_total", {
+  description: "Attempts to build a package's layer",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packageInitFailures = Metric.counter("spine_package_init_failures_total", {
+  description: "Packages that failed to start after every attempt",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packageUp = Metric.gauge("spine_package_up", { description: "1 while a package is ready, else 0" })
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packageHealthy = Metric.gauge("spine_package_healthy", {
+  description: "1 while a package's health is pass or warn, else 0"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const healthCheckDuration = Metric.histogram(
+  "spine_health_check_duration_seconds",
+  seconds,
+  "Duration of one health check"
+)
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const healthCheckFailures = Metric.counter("spine_health_check_failures_total", {
+  description: "Health checks that failed, died or timed out",
+  incremental: true
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const bootDuration = Metric.gauge("spine_boot_duration_seconds", {
+  description: "Duration of the last boot, from validation to ready"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const packages = Metric.gauge("spine_packages", { description: "Packages per state" })
+
+/**
+ * Sets `spine_packages{state}` for every state.
+ *
+ * @since 0.1.0
+ * @category recording
+ */
+export const recordStates = (counts: ReadonlyMap<PackageState, number>) =>
+  Effect.forEach(counts, ([state, count]) => Metric.set(Metric.tagged(packages, "state", state), count), {
+    discard: true
+  })
+
+/**
+ * One metric's current value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MetricValue =
+  | {
+    readonly name: string
+    readonly type: "counter" | "gauge"
+    readonly labels: Readonly<Record<string, string>>
+    readonly value: number
+  }
+  | {
+    readonly name: string
+    readonly type: "histogram"
+    readonly labels: Readonly<Record<string, string>>
+    readonly count: number
+    readonly sum: number
+    readonly min: number
+    readonly max: number
+    /** Cumulative counts per finite upper bound; the +Inf bucket is `count`. */
+    readonly buckets: ReadonlyArray<readonly [number, number]>
+  }
+
+/**
+ * The snapshot `Spine.metrics` returns: the spine's own metrics and the values
+ * each package reports through its `metrics` function.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetricsSnapshot {
+  readonly spine: ReadonlyArray<MetricValue>
+  readonly packages: Readonly<Record<string, Readonly<Record<string, number>>>>
+}
+
+/**
+ * The current values of every `spine_*` metric, optionally only those whose
+ * `package` label is in `names`.
+ *
+ * @since 0.1.0
+ * @category snapshot
+ */
+export const spineValues = (names?: ReadonlySet<string>): Effect.Effect<ReadonlyArray<MetricValue>> =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    const values: Array<MetricValue> = []
+    for (const pair of pairs) {
+      const name = pair.metricKey.name
+      if (!name.startsWith("spine_")) continue
+      const labels: Record<string, string> = {}
+      for (const tag of pair.metricKey.tags) labels[tag.key] = tag.value
+      if (names !== undefined && labels.package !== undefined && !names.has(labels.package)) continue
+      const state = pair.metricState
+      if (MetricState.isHistogramState(state)) {
+        // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
+        const { count, sum } = state
+        const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
+        const [min, max] = count === 0 ? [0, 0] : [state.min, state.max]
+        values.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
+      } else if (MetricState.isCounterState(state)) {
+        values.push({ name, type: "counter", labels, value: Number(state.count) })
+      } else if (MetricState.isGaugeState(state)) {
+        values.push({ name, type: "gauge", labels, value: Number(state.value) })
+      }
+    }
+    return values.sort((a, b) => a.name.localeCompare(b.name) || labelKey(a).localeCompare(labelKey(b)))
+  })
+
+const labelKey = (value: MetricValue) => Object.entries(value.labels).map(([k, v]) => `${k}=${v}`).join(",")

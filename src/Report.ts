@@ -1,0 +1,179 @@
+/**
+ * The report: a summary, the cached health, the metrics, every package with
+ * its metadata, state and health, and the boot timeline, as plain JSON (dates
+ * as ISO strings) described by a Schema; and `toText`, a readable table.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const Status = Schema.Literal("pass", "warn", "fail")
+const PackageState = Schema.Literal(
+  "registered",
+  "disabled",
+  "starting",
+  "ready",
+  "failed",
+  "skipped",
+  "stopping",
+  "stopped"
+)
+const Counts = Schema.Record({ key: Schema.String, value: Schema.Number })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PackageHealth = Schema.Struct({
+  name: Schema.String,
+  status: Status,
+  healthy: Schema.Boolean,
+  lastCheck: Schema.optional(Schema.Date),
+  durationMs: Schema.Number,
+  errors: Schema.Array(Schema.String),
+  details: Schema.optional(Schema.Unknown),
+  consecutiveFailures: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SystemHealth = Schema.Struct({
+  status: Status,
+  ready: Schema.Boolean,
+  live: Schema.Boolean,
+  overall: Schema.Boolean,
+  packages: Schema.Record({ key: Schema.String, value: PackageHealth })
+})
+
+const Labels = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const MetricValue = Schema.Union(
+  Schema.Struct({
+    name: Schema.String,
+    type: Schema.Literal("counter", "gauge"),
+    labels: Labels,
+    value: Schema.Number
+  }),
+  Schema.Struct({
+    name: Schema.String,
+    type: Schema.Literal("histogram"),
+    labels: Labels,
+    count: Schema.Number,
+    sum: Schema.Number,
+    min: Schema.Number,
+    max: Schema.Number,
+    buckets: Schema.Array(Schema.Tuple(Schema.Number, Schema.Number))
+  })
+)
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const MetricsSnapshot = Schema.Struct({
+  spine: Schema.Array(MetricValue),
+  packages: Schema.Record({ key: Schema.String, value: Counts })
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TimelineEntry = Schema.Struct({
+  package: Schema.String,
+  state: PackageState,
+  attempts: Schema.Number,
+  startedAt: Schema.optional(Schema.Date),
+  readyAt: Schema.optional(Schema.Date),
+  durationMs: Schema.optional(Schema.Number),
+  stoppedAt: Schema.optional(Schema.Date),
+  stopDurationMs: Schema.optional(Schema.Number),
+  error: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PackageReport = Schema.Struct({
+  name: Schema.String,
+  version: Schema.String,
+  category: Schema.String,
+  status: Schema.Literal("active", "beta", "deprecated"),
+  provides: Schema.String,
+  requires: Schema.Array(Schema.Struct({ tag: Schema.String, range: Schema.optional(Schema.String) })),
+  optional: Schema.Boolean,
+  feature: Schema.optional(Schema.String),
+  state: PackageState,
+  health: Schema.optional(PackageHealth)
+})
+
+/**
+ * The report's schema. `Schema.decodeUnknown(Report)` reads a report back from
+ * its JSON.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Report = Schema.Struct({
+  summary: Schema.Struct({
+    totalPackages: Schema.Number,
+    healthyPackages: Schema.Number,
+    overallHealth: Status,
+    initialized: Schema.Boolean,
+    bootDurationMs: Schema.optional(Schema.Number)
+  }),
+  health: SystemHealth,
+  metrics: MetricsSnapshot,
+  packages: Schema.Array(PackageReport),
+  timeline: Schema.Array(TimelineEntry)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Report = typeof Report.Type
+
+const pad = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n")
+}
+
+/**
+ * The report as a table: one line per package (name, version, state, health,
+ * init time, note), then a summary line.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const toText = (report: Report): string => {
+  const timeline = new Map(report.timeline.map((entry) => [entry.package, entry]))
+  const rows = [["PACKAGE", "VERSION", "STATE", "HEALTH", "INIT", "NOTE"]]
+  for (const pkg of report.packages) {
+    const entry = timeline.get(pkg.name)
+    const health = pkg.health
+    const note = entry?.error ?? health?.errors[0] ?? ""
+    rows.push([
+      pkg.name,
+      pkg.version,
+      pkg.state,
+      health?.status ?? "-",
+      entry?.durationMs === undefined ? "-" : `${entry.durationMs} ms`,
+      note
+    ])
+  }
+  const { summary } = report
+  const boot = summary.bootDurationMs === undefined ? "" : ` in ${summary.bootDurationMs} ms`
+  return `${
+    pad(rows)
+  }\n\n${summary.healthyPackages}/${summary.totalPackages} healthy, readiness ${summary.overallHealth}${
+    summary.initialized ? "" : " (not initialized)"
+  }${boot}`
+}

@@ -1,0 +1,213 @@
+/**
+ * The health monitor: runs each package's check on a schedule with a
+ * timeout, keeps the latest result per package with flap thresholds, and
+ * derives the system's health from the cache and the graph. Reading the
+ * system's health never runs a check; it is recomputed only after a change.
+ */
+import type { Scope } from "effect"
+import { Cause, Duration, Effect, Exit, FiberId, MetricLabel, Option, Schedule } from "effect"
+import type * as Health from "../Health.js"
+import { SpineEvent } from "../Lifecycle.js"
+import * as Metrics from "../Metrics.js"
+import type { Entry, Runtime } from "./scheduler.js"
+import { observeWithin, reasonOf } from "./scheduler.js"
+
+/** The mutable health record of one package. */
+interface Record {
+  status: Health.HealthStatus
+  lastCheck: number | undefined
+  durationMs: number
+  errors: ReadonlyArray<string>
+  details: unknown
+  consecutiveFailures: number
+  consecutiveSuccesses: number
+}
+
+export interface Settings {
+  readonly interval: Duration.Duration
+  readonly timeout: Duration.Duration
+  readonly concurrency: number
+  readonly failureThreshold: number
+  readonly successThreshold: number
+  readonly enabled: boolean
+}
+
+export interface Monitor {
+  readonly runtime: Runtime
+  readonly settings: Settings
+  readonly records: ReadonlyArray<Record>
+  cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
+}
+
+export const settings = (options: Health.Options = {}): Settings => ({
+  interval: Duration.decode(options.interval ?? "60 seconds"),
+  timeout: Duration.decode(options.timeout ?? "5 seconds"),
+  concurrency: options.concurrency ?? 16,
+  failureThreshold: Math.max(1, options.failureThreshold ?? 1),
+  successThreshold: Math.max(1, options.successThreshold ?? 1),
+  enabled: options.enabled ?? true
+})
+
+export const make = (runtime: Runtime, settings: Settings): Monitor => ({
+  runtime,
+  settings,
+  records: runtime.entries.map(() => ({
+    status: "pass",
+    lastCheck: undefined,
+    durationMs: 0,
+    errors: [],
+    details: undefined,
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0
+  })),
+  cache: undefined
+})
+
+const isRequired = (entry: Entry) => !entry.pkg.optional && entry.pkg.feature === undefined
+
+const packageHealth = (monitor: Monitor, entry: Entry): Health.PackageHealth => {
+  const record = monitor.records[entry.node.index]
+  const lastCheck = record.lastCheck === undefined ? undefined : new Date(record.lastCheck)
+  const base = {
+    name: entry.pkg.name,
+    lastCheck,
+    durationMs: record.durationMs,
+    consecutiveFailures: record.consecutiveFailures
+  }
+  if (entry.state !== "ready") {
+    const errors = [entry.error ?? `package is ${entry.state}`]
+    return { ...base, status: "fail", healthy: false, errors }
+  }
+  return {
+    ...base,
+    status: record.status,
+    healthy: record.status !== "fail",
+    errors: record.errors,
+    ...(record.details === undefined ? {} : { details: record.details })
+  }
+}
+
+/** The cached system health; recomputed only when something changed since. */
+export const system = (monitor: Monitor): Health.SystemHealth => {
+  const { runtime } = monitor
+  if (monitor.cache !== undefined && monitor.cache.version === runtime.version) return monitor.cache.value
+  const packages: { [name: string]: Health.PackageHealth } = {}
+  let status: Health.HealthStatus = runtime.phase === "ready" ? "pass" : "fail"
+  let overall = true
+  for (const entry of runtime.entries) {
+    if (entry.state === "disabled") continue
+    const health = packageHealth(monitor, entry)
+    packages[entry.pkg.name] = health
+    if (!health.healthy) overall = false
+    if (health.status === "fail") status = isRequired(entry) ? "fail" : status === "fail" ? "fail" : "warn"
+    else if (health.status === "warn" && status === "pass") status = "warn"
+  }
+  const live = runtime.phase === "booting" || runtime.phase === "ready"
+  const value: Health.SystemHealth = { status, ready: status !== "fail", live, overall, packages }
+  monitor.cache = { version: runtime.version, value }
+  return value
+}
+
+const isDetail = (u: unknown): u is Health.HealthDetail => typeof u === "object" && u !== null
+
+/** Applies one check's outcome with the flap thresholds; emits a transition when the status changes. */
+const record = (
+  monitor: Monitor,
+  entry: Entry,
+  outcome: Exit.Exit<unknown, unknown> | undefined,
+  durationMs: number
+) => {
+  const { runtime, settings } = monitor
+  const current = monitor.records[entry.node.index]
+  const before = current.status
+  const name = entry.pkg.name
+  const labels = [MetricLabel.make("package", name)]
+  current.lastCheck = runtime.clock.unsafeCurrentTimeMillis()
+  current.durationMs = durationMs
+  Metrics.healthCheckDuration.unsafeUpdate(durationMs / 1000, labels)
+  if (outcome === undefined || Exit.isFailure(outcome)) {
+    const message = outcome === undefined
+      ? `health check timed out after ${Duration.format(settings.timeout)}`
+      : reasonOf(outcome.cause)
+    Metrics.healthCheckFailures.unsafeUpdate(1, labels)
+    current.consecutiveFailures++
+    current.consecutiveSuccesses = 0
+    current.errors = [message]
+    if (current.consecutiveFailures >= settings.failureThreshold) current.status = "fail"
+  } else {
+    const detail = isDetail(outcome.value) ? outcome.value : undefined
+    current.consecutiveSuccesses++
+    current.consecutiveFailures = 0
+    current.details = detail?.details
+    if (before !== "fail" || current.consecutiveSuccesses >= settings.successThreshold) {
+      current.status = detail?.status === "warn" ? "warn" : "pass"
+      current.errors = []
+    }
+  }
+  runtime.version++
+  if (current.status !== before) {
+    Metrics.packageHealthy.unsafeUpdate(current.status === "fail" ? 0 : 1, labels)
+    const to = current.status
+    runtime.events.unsafeOffer(
+      SpineEvent.HealthChanged({
+        package: name,
+        from: before,
+        to,
+        at: new Date(current.lastCheck),
+        ...(to === "fail" ? { reason: current.errors.join("; ") } : {})
+      })
+    )
+  }
+}
+
+/**
+ * Runs one package's check now, within the timeout, in a fiber of its own;
+ * a check that fails, dies or hangs is recorded as such and never fails this
+ * effect. Packages that are not ready, or have no check, are left alone.
+ */
+export const check = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const run = entry.pkg.health
+    if (run === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.void
+    const { runtime } = monitor
+    const service = entry.service.value
+    const startedAt = runtime.clock.unsafeCurrentTimeMillis()
+    return Effect.async<void>((resume) => {
+      const fiber = runtime.fork(Effect.suspend(() => run(service)))
+      observeWithin(runtime, fiber, monitor.settings.timeout, (result) => {
+        if (Option.isNone(result)) fiber.unsafeInterruptAsFork(FiberId.none)
+        const outcome = Option.getOrUndefined(result)
+        if (outcome !== undefined && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)) {
+          return resume(Effect.void)
+        }
+        record(monitor, entry, outcome, runtime.clock.unsafeCurrentTimeMillis() - startedAt)
+        resume(Effect.void)
+      })
+    })
+  })
+
+/** Runs the checks of the given packages (all when none given), `concurrency` at a time. */
+export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
+  Effect.forEach(entries, (entry) => check(monitor, entry), {
+    concurrency: monitor.settings.concurrency,
+    discard: true
+  })
+
+/**
+ * Forks the scheduled checks into the scope: one loop for the packages on
+ * the spine's interval, one per package with a schedule of its own. Each
+ * round runs at once, then on its schedule, until the scope closes.
+ */
+export const start = (monitor: Monitor): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (!monitor.settings.enabled) return
+    const checked = monitor.runtime.entries.filter((entry) => entry.pkg.health !== undefined)
+    const shared = checked.filter((entry) => entry.pkg.healthSchedule === undefined)
+    if (shared.length > 0) {
+      yield* Effect.forkScoped(Effect.repeat(checkAll(monitor, shared), Schedule.spaced(monitor.settings.interval)))
+    }
+    for (const entry of checked) {
+      const own = entry.pkg.healthSchedule
+      if (own !== undefined) yield* Effect.forkScoped(Effect.repeat(check(monitor, entry), own))
+    }
+  })
