@@ -1,0 +1,164 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Ref, Schedule, Scope, Stream, TestClock } from "effect"
+import type { Health } from "../src/index.js"
+import { Package, Spine } from "../src/index.js"
+
+/** A package whose health check runs `check` and counts its runs. */
+const checked = (
+  name: string,
+  check: (run: number) => Effect.Effect<void | Health.HealthDetail, unknown>,
+  options: { readonly optional?: boolean } = {}
+) => {
+  const tag = Context.GenericTag<string, { readonly runs: Ref.Ref<number> }>(`health/${name}`)
+  let runs = 0
+  const pkg = Package.make({
+    name,
+    version: "1.0.0",
+    provides: tag,
+    optional: options.optional ?? false,
+    layer: Layer.effect(tag, Effect.map(Ref.make(0), (runs) => ({ runs }))),
+    health: () => Effect.suspend(() => check(++runs))
+  })
+  return { pkg, runs: () => runs }
+}
+
+const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+    yield* TestClock.adjust(0)
+    return { spine, scope }
+  })
+
+describe("health", () => {
+  it.effect("runs checks at boot and then at the interval; reading health runs none", () =>
+    Effect.gen(function*() {
+      const db = checked("db", () => Effect.void)
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
+      expect(db.runs()).toBe(1)
+      for (let i = 0; i < 100; i++) yield* spine.health
+      expect(db.runs()).toBe(1)
+      yield* TestClock.adjust("9 seconds")
+      expect(db.runs()).toBe(1)
+      yield* TestClock.adjust("1 second")
+      expect(db.runs()).toBe(2)
+      yield* TestClock.adjust("20 seconds")
+      expect(db.runs()).toBe(4)
+      const health = yield* spine.health
+      expect(health.packages.db).toMatchObject({ status: "pass", healthy: true, errors: [], consecutiveFailures: 0 })
+      expect(health.packages.db.lastCheck?.getTime()).toBe(30_000)
+    }))
+
+  it.effect("times out a hanging check, reports the limit, and keeps the loop going", () =>
+    Effect.gen(function*() {
+      const stuck = checked("stuck", () => Effect.never, { optional: true })
+      const { spine } = yield* boot(
+        Spine.layer({ packages: [stuck.pkg], health: { interval: "10 seconds", timeout: "2 seconds" } })
+      )
+      yield* TestClock.adjust("2 seconds")
+      const health = yield* spine.health
+      expect(health.packages.stuck).toMatchObject({
+        status: "fail",
+        errors: ["health check timed out after 2s"],
+        durationMs: 2000
+      })
+      yield* TestClock.adjust("10 seconds")
+      expect(stuck.runs()).toBe(2)
+    }))
+
+  it.effect("reports failing and dying checks with their messages, and warn details", () =>
+    Effect.gen(function*() {
+      const failing = checked("failing", () => Effect.fail(new Error("connection reset")), { optional: true })
+      const dying = checked("dying", () => Effect.die(new Error("bug in check")), { optional: true })
+      const lagging = checked("lagging", () => Effect.succeed({ status: "warn" as const, details: { lag: 5 } }))
+      const { spine } = yield* boot(Spine.layer({ packages: [failing.pkg, dying.pkg, lagging.pkg] }))
+      const health = yield* spine.health
+      expect(health.packages.failing).toMatchObject({ status: "fail", errors: ["connection reset"] })
+      expect(health.packages.dying).toMatchObject({ status: "fail", errors: ["bug in check"] })
+      expect(health.packages.lagging).toMatchObject({ status: "warn", healthy: true, details: { lag: 5 } })
+      expect([health.status, health.ready, health.overall]).toEqual(["warn", true, false])
+    }))
+
+  it.effect("holds a flapping status until the thresholds are reached", () =>
+    Effect.gen(function*() {
+      // runs: 1 ok, 2 fail, 3 ok, 4 fail, 5 fail, 6 ok, 7 fail, 8 ok, 9 ok
+      const pattern = [true, false, true, false, false, true, false, true, true]
+      const flaky = checked("flaky", (run) => pattern[run - 1] ? Effect.void : Effect.fail("down"), { optional: true })
+      const { scope, spine } = yield* boot(Spine.layer({
+        packages: [flaky.pkg],
+        health: { interval: "1 second", failureThreshold: 2, successThreshold: 2 }
+      }))
+      const statuses = [(yield* spine.health).packages.flaky.status]
+      for (let i = 1; i < pattern.length; i++) {
+        yield* TestClock.adjust("1 second")
+        statuses.push((yield* spine.health).packages.flaky.status)
+      }
+      expect(statuses).toEqual(["pass", "pass", "pass", "pass", "fail", "fail", "fail", "fail", "pass"])
+      const events = yield* Effect.fork(Stream.runCollect(spine.events))
+      yield* Scope.close(scope, Exit.void)
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "HealthChanged" ? [`${event.from}->${event.to}`] : []
+      )
+      expect(changes).toEqual(["pass->fail", "fail->pass"])
+    }))
+
+  it.effect("derives readiness from required and optional packages and the phase", () =>
+    Effect.gen(function*() {
+      let healthy = true
+      const core = checked("core", () => healthy ? Effect.void : Effect.fail("core down"))
+      const extra = checked("extra", () => Effect.void, { optional: true })
+      const tag = Context.GenericTag<string, number>("health/broken")
+      const broken = Package.make({
+        name: "broken",
+        version: "1.0.0",
+        provides: tag,
+        optional: true,
+        layer: Layer.fail("no")
+      })
+      let duringShutdown: Health.SystemHealth | undefined
+      const { scope, spine } = yield* boot(Spine.layer({
+        packages: [core.pkg, extra.pkg, broken],
+        hooks: { beforeShutdown: Effect.flatMap(Spine.Spine, (s) => Effect.map(s.health, (h) => (duringShutdown = h))) }
+      }))
+      const degraded = yield* spine.health
+      expect([degraded.status, degraded.ready, degraded.live]).toEqual(["warn", true, true])
+      expect(degraded.packages.broken).toMatchObject({ status: "fail", errors: [expect.stringContaining("no")] })
+      healthy = false
+      const failed = yield* spine.checkHealth("core")
+      expect([failed.status, failed.ready, failed.live]).toEqual(["fail", false, true])
+      expect(failed.packages.core.errors).toEqual(["core down"])
+      expect(yield* Effect.flip(spine.checkHealth("nope"))).toMatchObject({ _tag: "PackageNotFound" })
+      healthy = true
+      expect((yield* spine.checkHealth()).status).toBe("warn")
+      yield* Scope.close(scope, Exit.void)
+      expect(duringShutdown).toMatchObject({ status: "fail", ready: false, live: false })
+      expect((yield* spine.health).live).toBe(false)
+    }))
+
+  it.effect("runs a package's own health schedule instead of the interval", () =>
+    Effect.gen(function*() {
+      const tag = Context.GenericTag<string, number>("health/own")
+      let runs = 0
+      const own = Package.make({
+        name: "own",
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.succeed(tag, 1),
+        health: () => Effect.sync(() => void runs++),
+        healthSchedule: Schedule.spaced("3 seconds")
+      })
+      yield* boot(Spine.layer({ packages: [own], health: { interval: "1 hour" } }))
+      yield* TestClock.adjust("9 seconds")
+      expect(runs).toBe(4)
+    }))
+
+  it.effect("runs no scheduled check when health is off", () =>
+    Effect.gen(function*() {
+      const db = checked("db", () => Effect.void)
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { enabled: false } }))
+      yield* TestClock.adjust("1 hour")
+      expect(db.runs()).toBe(0)
+      yield* spine.checkHealth()
+      expect(db.runs()).toBe(1)
+    }))
+})

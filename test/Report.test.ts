@@ -1,0 +1,127 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Config, ConfigProvider, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Package, Report, Spine } from "../src/index.js"
+
+class Db extends Context.Tag("report/Db")<Db, { readonly queue: number }>() {}
+class Search extends Context.Tag("report/Search")<Search, number>() {}
+class Mail extends Context.Tag("report/Mail")<Mail, number>() {}
+
+const makePackages = (suffix: string) => {
+  const db = Package.make({
+    name: `report-db${suffix}`,
+    version: "2.0.0",
+    category: "storage",
+    provides: Db,
+    config: Config.redacted("DB_PASSWORD"),
+    layer: (password) => Layer.succeed(Db, { queue: Redacted.value(password).length }),
+    health: (service) => Effect.succeed({ details: { queue: service.queue } }),
+    metrics: (service) => Effect.succeed({ queue_depth: service.queue })
+  })
+  const search = Package.make({
+    name: `report-search${suffix}`,
+    version: "0.1.0",
+    category: "search",
+    status: "beta",
+    provides: Search,
+    requires: [Db],
+    optional: true,
+    layer: Layer.fail("index missing")
+  })
+  const mail = Package.make({
+    name: `report-mail${suffix}`,
+    version: "1.0.0",
+    status: "deprecated",
+    provides: Mail,
+    feature: "mail",
+    layer: Layer.succeed(Mail, 1)
+  })
+
+  return [db, search, mail] as const
+}
+
+/** Boots the three packages (names unique per call: metrics are global), checks health once, runs `f`. */
+let boots = 0
+const withSpine = <A, E>(f: (spine: Spine.SpineService) => Effect.Effect<A, E>) =>
+  Effect.scoped(Effect.flatMap(
+    Layer.build(Spine.layer({ packages: makePackages(boots++ === 0 ? "" : `-${boots}`) })),
+    (context) => {
+      const spine = Context.get(context, Spine.Spine)
+      return Effect.zipRight(spine.checkHealth(), f(spine))
+    }
+  )).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DB_PASSWORD", "s3cr3t-value"]]))))
+
+describe("statistics, metrics and report", () => {
+  it.effect("counts packages by category, status, state and health", () =>
+    Effect.gen(function*() {
+      const statistics = yield* withSpine((spine) => spine.statistics)
+      expect(statistics).toEqual({
+        total: 3,
+        byCategory: { storage: 1, search: 1, custom: 1 },
+        byStatus: { active: 1, beta: 1, deprecated: 1 },
+        byState: {
+          registered: 0,
+          disabled: 1,
+          starting: 0,
+          ready: 1,
+          failed: 1,
+          skipped: 0,
+          stopping: 0,
+          stopped: 0
+        },
+        healthy: 1,
+        unhealthy: 1
+      })
+    }))
+
+  it.effect("snapshots the spine's metrics and the packages' own values", () =>
+    Effect.gen(function*() {
+      const [metrics, name] = yield* withSpine((spine) =>
+        Effect.zip(spine.metrics, Effect.map(spine.packages, (p) => p[0].name.slice("report-db".length)))
+      )
+      const find = (name: string, labels: Record<string, string>) =>
+        metrics.spine.find((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v))
+      expect(find("spine_package_up", { package: `report-db${name}` })).toMatchObject({ type: "gauge", value: 1 })
+      expect(find("spine_package_init_attempts_total", { package: `report-search${name}` })).toMatchObject({ value: 1 })
+      expect(find("spine_package_init_failures_total", { package: `report-search${name}` })).toMatchObject({ value: 1 })
+      expect(find("spine_package_init_duration_seconds", { package: `report-db${name}` })).toMatchObject({
+        type: "histogram",
+        count: 1
+      })
+      expect(find("spine_health_check_duration_seconds", { package: `report-db${name}` })).toMatchObject({ count: 2 })
+      expect(find("spine_packages", { state: "ready" })).toMatchObject({ type: "gauge" })
+      expect(find("spine_boot_duration_seconds", {})).toMatchObject({ type: "gauge" })
+      expect(metrics.packages).toEqual({ [`report-db${name}`]: { queue_depth: 12 } })
+    }))
+
+  it.effect("is plain JSON that its Schema decodes, with no secret in it", () =>
+    Effect.gen(function*() {
+      const report = yield* withSpine((spine) => spine.report)
+      const json = JSON.stringify(report)
+      expect(json).not.toContain("s3cr3t")
+      const decoded = yield* Schema.decodeUnknown(Report.Report)(JSON.parse(json))
+      expect(decoded).toEqual(report)
+      expect(report.summary).toMatchObject({
+        totalPackages: 3,
+        healthyPackages: 1,
+        overallHealth: "warn",
+        initialized: true
+      })
+      expect(report.packages.map((p) => [p.name.replace(/-\d+$/, ""), p.state, p.health?.status])).toEqual([
+        ["report-db", "ready", "pass"],
+        ["report-search", "failed", "fail"],
+        ["report-mail", "disabled", undefined]
+      ])
+      expect(report.health.packages[report.packages[0].name].details).toEqual({ queue: 12 })
+    }))
+
+  it.effect("prints as a table", () =>
+    Effect.gen(function*() {
+      const text = Report.toText(yield* withSpine((spine) => spine.report))
+      const lines = text.split("\n")
+      expect(lines[0]).toMatch(/^PACKAGE\s+VERSION\s+STATE\s+HEALTH\s+INIT\s+NOTE$/)
+      expect(lines.find((line) => line.startsWith("report-search"))).toMatch(
+        /report-search[-\d]*\s+0\.1\.0\s+failed\s+fail\s+\d+ ms\s+Package "report-search[-\d]*" failed to start/
+      )
+      expect(lines.at(-1)).toMatch(/^1\/3 healthy, readiness warn in \d+ ms$/)
+    }))
+})
