@@ -124,6 +124,33 @@ for (const row of [latency, latencyRaw]) {
 }
 console.log(`  same DAG without the sleeps: spine build ${noSleep.buildMs.toFixed(1)} ms, the CPU floor of the boot`)
 
+// health: a round of trivial checks over N = 1000, and reads of the cached health
+const healthChild = fileURLToPath(new URL("../.bench/bench/health.js", import.meta.url))
+interface HealthSample {
+  readonly roundMs: number
+  readonly bareMs: number
+  readonly overheadUsPerCheck: number
+  readonly readsPerSecond: number
+}
+const healthSamples: Array<HealthSample> = []
+for (let i = 0; i < REPS; i++) {
+  const result = spawnSync(process.execPath, [healthChild, "1000"], { cwd: root, encoding: "utf8", timeout: 120_000 })
+  const line = result.stdout.split("\n").find((text) => text.startsWith("{"))
+  if (result.status === 0 && line !== undefined) healthSamples.push(JSON.parse(line) as HealthSample)
+  else {console.log(
+      `  health child failed (status ${result.status}):\n${result.stderr.split("\n").slice(0, 10).join("\n")}`
+    )}
+}
+const healthOf = (pick: (sample: HealthSample) => number) => median(healthSamples.map(pick))
+const overhead = healthOf((sample) => sample.overheadUsPerCheck)
+const reads = healthOf((sample) => sample.readsPerSecond)
+console.log(`\nhealth: N=1000 trivial checks, concurrency 16, median of ${healthSamples.length} fresh processes`)
+console.log(
+  `  round ${healthOf((sample) => sample.roundMs).toFixed(1)} ms (the checks alone ${
+    healthOf((sample) => sample.bareMs).toFixed(1)
+  } ms), overhead ${overhead.toFixed(1)} µs per check; Spine.health reads ${Math.round(reads).toLocaleString("en")}/s`
+)
+
 const find = (mode: string, n: number) => rows.find((row) => row.mode === mode && row.n === n)!
 const speedup = find("raw", 1000).usPerPackage / find("spine", 1000).usPerPackage
 const heap1000 = find("spine", 1000).heapPerPackage
@@ -136,7 +163,9 @@ const checks: ReadonlyArray<readonly [string, boolean, string]> = [
     latency.buildMs <= 1.3 * expected,
     `${latency.buildMs.toFixed(1)} ms vs ${(1.3 * expected).toFixed(1)} ms`
   ],
-  ["spine µs/package at N=5000 <= 1.5x N=1000", scaling <= 1.5, `${scaling.toFixed(2)}x`]
+  ["spine µs/package at N=5000 <= 1.5x N=1000", scaling <= 1.5, `${scaling.toFixed(2)}x`],
+  ["health: overhead <= 50 µs per check", overhead <= 50, `${overhead.toFixed(1)} µs`],
+  ["health: Spine.health reads >= 100,000/s", reads >= 100_000, `${Math.round(reads).toLocaleString("en")}/s`]
 ]
 console.log("\ntargets")
 for (const [label, ok, value] of checks) console.log(`  ${ok ? "PASS" : "FAIL"}  ${label.padEnd(52)} ${value}`)

@@ -66,6 +66,27 @@ describe("health", () => {
       expect(stuck.runs()).toBe(2)
     }))
 
+  it.effect("a hanging check does not hold up the others of its round", () =>
+    Effect.gen(function*() {
+      const hung = checked("hung", () => Effect.never, { optional: true })
+      const after = checked("after", () => Effect.void)
+      const last = checked("last", () => Effect.void)
+      const { spine } = yield* boot(Spine.layer({
+        packages: [hung.pkg, after.pkg, last.pkg],
+        health: { enabled: false, concurrency: 1, timeout: "1 second" }
+      }))
+      const round = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("1 second")
+      const health = yield* Fiber.join(round)
+      expect([hung.runs(), after.runs(), last.runs()]).toEqual([1, 1, 1])
+      expect([health.packages.hung.status, health.packages.after.status, health.packages.last.status]).toEqual([
+        "fail",
+        "pass",
+        "pass"
+      ])
+      expect(health.packages.after.lastCheck?.getTime()).toBe(1000)
+    }))
+
   it.effect("reports failing and dying checks with their messages, and warn details", () =>
     Effect.gen(function*() {
       const failing = checked("failing", () => Effect.fail(new Error("connection reset")), { optional: true })

@@ -5,12 +5,12 @@
  * system's health never runs a check; it is recomputed only after a change.
  */
 import type { Scope } from "effect"
-import { Cause, Duration, Effect, Exit, FiberId, MetricLabel, Option, Schedule } from "effect"
+import { Duration, Effect, Exit, FiberId, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import type { Entry, Runtime } from "./scheduler.js"
-import { observeWithin, reasonOf } from "./scheduler.js"
+import { reasonOf } from "./scheduler.js"
 
 /** The mutable health record of one package. */
 interface Record {
@@ -121,7 +121,7 @@ const record = (
   const current = monitor.records[entry.node.index]
   const before = current.status
   const name = entry.pkg.name
-  const labels = [MetricLabel.make("package", name)]
+  const labels = entry.labels
   current.lastCheck = runtime.clock.unsafeCurrentTimeMillis()
   current.durationMs = durationMs
   Metrics.healthCheckDuration.unsafeUpdate(durationMs / 1000, labels)
@@ -161,37 +161,60 @@ const record = (
 }
 
 /**
- * Runs one package's check now, within the timeout, in a fiber of its own;
- * a check that fails, dies or hangs is recorded as such and never fails this
- * effect. Packages that are not ready, or have no check, are left alone.
+ * Runs the checks of the given packages now (all when none given) and
+ * records their results. `concurrency` worker fibers take checks from a
+ * queue and run them inline, each bounded by the timeout on the shared timer:
+ * a check past its timeout is recorded as failed, its worker is interrupted
+ * and left behind, and a fresh worker takes the rest of the queue. A check
+ * that fails, dies or hangs never fails this effect. Packages that are not
+ * ready, or have no check, are skipped.
  */
-export const check = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const run = entry.pkg.health
-    if (run === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.void
-    const { runtime } = monitor
-    const service = entry.service.value
-    const startedAt = runtime.clock.unsafeCurrentTimeMillis()
-    return Effect.async<void>((resume) => {
-      const fiber = runtime.fork(Effect.suspend(() => run(service)))
-      observeWithin(runtime, fiber, monitor.settings.timeout, (result) => {
-        if (Option.isNone(result)) fiber.unsafeInterruptAsFork(FiberId.none)
-        const outcome = Option.getOrUndefined(result)
-        if (outcome !== undefined && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)) {
-          return resume(Effect.void)
+export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
+  Effect.async<void>((resume) => {
+    const { runtime, settings } = monitor
+    const queue = entries.filter((entry) => entry.pkg.health !== undefined && entry.state === "ready")
+    const timeout = Duration.toMillis(settings.timeout)
+    const clock = runtime.clock
+    let next = 0
+    let remaining = queue.length
+    const finish = () => {
+      if (--remaining === 0) resume(Effect.void)
+    }
+    const worker = () => {
+      const fiber = runtime.fork(Effect.gen(function*() {
+        while (next < queue.length) {
+          const entry = queue[next++]
+          const run = entry.pkg.health
+          if (run === undefined || Option.isNone(entry.service)) {
+            finish()
+            continue
+          }
+          const service = entry.service.value
+          const startedAt = clock.unsafeCurrentTimeMillis()
+          let settled = false
+          const cancel = runtime.timers.schedule(timeout, () => {
+            if (settled) return
+            settled = true
+            record(monitor, entry, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
+            fiber.unsafeInterruptAsFork(FiberId.none)
+            if (next < queue.length) worker()
+            finish()
+          })
+          const exit = yield* Effect.exit(Effect.suspend(() => run(service)))
+          if (settled) return
+          settled = true
+          cancel()
+          record(monitor, entry, exit, clock.unsafeCurrentTimeMillis() - startedAt)
+          finish()
         }
-        record(monitor, entry, outcome, runtime.clock.unsafeCurrentTimeMillis() - startedAt)
-        resume(Effect.void)
-      })
-    })
+      }))
+    }
+    if (remaining === 0) return resume(Effect.void)
+    for (let i = 0; i < Math.min(settings.concurrency, queue.length); i++) worker()
   })
 
-/** Runs the checks of the given packages (all when none given), `concurrency` at a time. */
-export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
-  Effect.forEach(entries, (entry) => check(monitor, entry), {
-    concurrency: monitor.settings.concurrency,
-    discard: true
-  })
+/** Runs one package's check now. */
+export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entry])
 
 /**
  * Forks the scheduled checks into the scope: one loop for the packages on

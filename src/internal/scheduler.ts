@@ -29,7 +29,7 @@ import {
   Scope
 } from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
-import { SpineEvent } from "../Lifecycle.js"
+import { packageStates, SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
@@ -42,6 +42,8 @@ export interface Entry {
   readonly pkg: Package.Any
   /** The layer to build; `undefined` when the package is disabled. */
   readonly layer: L.Layer<never, unknown, unknown> | undefined
+  /** `package=<name>`, one array for the package's lifetime: Effect caches metric hooks by its identity. */
+  readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   state: PackageState
   attempts: number
   startedAt: number | undefined
@@ -92,6 +94,7 @@ export const make = Effect.fnUntraced(function*(options: {
     node,
     pkg: node.pkg,
     layer: options.layers[node.index],
+    labels: [MetricLabel.make("package", node.pkg.name)],
     state: options.layers[node.index] === undefined ? "disabled" : "registered",
     attempts: 0,
     startedAt: undefined,
@@ -122,11 +125,15 @@ export const make = Effect.fnUntraced(function*(options: {
     bootStartedAt: clock.unsafeCurrentTimeMillis(),
     bootDurationMs: undefined
   }
-  for (const [state, count] of Object.entries(runtime.stateCounts)) {
-    Metrics.packages.unsafeUpdate(count, [MetricLabel.make("state", state)])
-  }
+  for (const state of packageStates) Metrics.packages.unsafeUpdate(runtime.stateCounts[state], labelsOfState(state))
   return runtime
 })
+
+/** One label array per state, so that Effect's metric hook cache (keyed by the array) hits. */
+const stateLabels = new Map<PackageState, ReadonlyArray<MetricLabel.MetricLabel>>(
+  packageStates.map((state) => [state, [MetricLabel.make("state", state)]])
+)
+const labelsOfState = (state: PackageState) => stateLabels.get(state) ?? []
 
 const countStates = (entries: ReadonlyArray<Entry>) => {
   const counts: Record<PackageState, number> = {
@@ -158,10 +165,9 @@ const transition = (
   const from = entry.state
   entry.state = to
   runtime.version++
-  const labels = [MetricLabel.make("package", entry.pkg.name)]
-  if (to === "ready" || from === "ready") Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, labels)
-  Metrics.packages.unsafeUpdate(--runtime.stateCounts[from], [MetricLabel.make("state", from)])
-  Metrics.packages.unsafeUpdate(++runtime.stateCounts[to], [MetricLabel.make("state", to)])
+  if (to === "ready" || from === "ready") Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, entry.labels)
+  Metrics.packages.unsafeUpdate(--runtime.stateCounts[from], labelsOfState(from))
+  Metrics.packages.unsafeUpdate(++runtime.stateCounts[to], labelsOfState(to))
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
 }
 
@@ -336,7 +342,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
     ) => {
       const attempt = ++entry.attempts
-      Metrics.packageInitAttempts.unsafeUpdate(1, [MetricLabel.make("package", entry.pkg.name)])
+      Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const fiber = runtime.fork(buildAttempt(runtime, entry, layer, deps, attempt))
       running.set(entry, fiber)
@@ -382,7 +388,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
         entry.service = Option.some(exit.value.service)
         entry.readyAt = now(runtime)
         entry.durationMs = entry.readyAt - entry.startedAt!
-        Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, [MetricLabel.make("package", entry.pkg.name)])
+        Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, entry.labels)
         transition(runtime, entry, "ready", { attempt: entry.attempts })
         return resolved(entry)
       }
@@ -428,9 +434,8 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
       const error = initError(entry, cause)
       entry.durationMs = now(runtime) - entry.startedAt!
       entry.error = error.message
-      const labels = [MetricLabel.make("package", entry.pkg.name)]
-      Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, labels)
-      Metrics.packageInitFailures.unsafeUpdate(1, labels)
+      Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, entry.labels)
+      Metrics.packageInitFailures.unsafeUpdate(1, entry.labels)
       transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
       if (!entry.pkg.optional) {
         Deferred.unsafeDone(done, Exit.fail(error))
