@@ -12,9 +12,8 @@
  *   EXAMPLE_EXIT_AFTER_BOOT=1 npm start    boot, print a table, release everything and exit
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Clock, Config, Console, Context, Data, Effect, Layer, Option, Redacted, Ref, Stream } from "effect"
-import type { Lifecycle } from "../src/index.js"
-import { Package, Spine } from "../src/index.js"
+import { Clock, Config, Console, Context, Data, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Package, Report, Spine } from "../src/index.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // config: settings read with Effect's `Config` (environment variables by default). Every setting has a default, so
@@ -73,6 +72,9 @@ const DatabasePackage = Package.make({
   provides: Database,
   requires: [AppConfig],
   initTimeout: "2 seconds",
+  // Run on the spine's health interval, with its timeout; the result shows in `spine.health` and the report.
+  health: (db) => Effect.map(db.keys(""), (keys) => ({ details: { keys: keys.length } })),
+  metrics: (db) => Effect.map(db.keys(""), (keys) => ({ keys: keys.length })),
   layer: Layer.scoped(
     Database,
     Effect.gen(function*() {
@@ -237,52 +239,14 @@ const AppLive = Spine.layer({
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The boot table, from `spine.timeline` (times and states) and `spine.events` (why a package was skipped).
+// The boot table: `Report.toText` over `spine.report` (metadata, states, health and the timeline in one JSON value).
 // ---------------------------------------------------------------------------------------------------------------------
 
-const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)))
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n")
-}
-
-const printBootTable = (bootStartedAt: number, bootMs: number) =>
-  Effect.gen(function*() {
-    const spine = yield* Spine.Spine
-    const versions = new Map((yield* spine.packages).map((info) => [info.name, info.version]))
-    const timeline = yield* spine.timeline
-
-    // The event stream first replays the history; stop reading at the end of the boot.
-    const events = yield* spine.events.pipe(
-      Stream.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "ready"),
-      Stream.runCollect
-    )
-    const skipReasons = new Map<string, string>()
-    for (const event of events) {
-      if (event._tag === "PackageStateChanged" && event.to === "skipped" && event.reason !== undefined) {
-        skipReasons.set(event.package, event.reason)
-      }
-    }
-
-    const ms = (value: number | undefined) => value === undefined ? "-" : `${Math.round(value)} ms`
-    // In start order; packages that never started last.
-    const byStart = (entry: Lifecycle.TimelineEntry) => entry.startedAt?.getTime() ?? Infinity
-    const rows = [...timeline].sort((a, b) => byStart(a) - byStart(b)).map((entry) => [
-      entry.package,
-      versions.get(entry.package) ?? "?",
-      entry.state,
-      entry.startedAt === undefined ? "-" : `+${ms(entry.startedAt.getTime() - bootStartedAt)}`,
-      ms(entry.durationMs),
-      entry.error ?? skipReasons.get(entry.package) ?? ""
-    ])
-    yield* Console.log(formatTable([["PACKAGE", "VERSION", "STATE", "STARTED", "INIT", "NOTE"], ...rows]))
-
-    const count = (state: Lifecycle.PackageState) => timeline.filter((entry) => entry.state === state).length
-    const sumOfInits = timeline.reduce((sum, entry) => sum + (entry.durationMs ?? 0), 0)
-    yield* Console.log(
-      `\n${count("ready")} ready, ${count("failed")} failed, ${count("skipped")} skipped in ${bootMs} ms ` +
-        `(sum of init times: ${sumOfInits} ms)`
-    )
-  })
+const printBootTable = Effect.gen(function*() {
+  const spine = yield* Spine.Spine
+  yield* spine.checkHealth()
+  yield* Console.log(Report.toText(yield* spine.report))
+})
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The program: boot, print the table, use the services, then wait for Ctrl-C.
@@ -293,12 +257,10 @@ const main = Effect.gen(function*() {
 
   // Build the spine into this program's scope (see `Effect.scoped` below): closing that scope, on normal exit or on
   // interruption, releases every package in reverse dependency order.
-  const bootStartedAt = yield* Clock.currentTimeMillis
   const context = yield* Layer.build(AppLive)
-  const bootMs = (yield* Clock.currentTimeMillis) - bootStartedAt
 
   yield* Effect.gen(function*() {
-    yield* printBootTable(bootStartedAt, bootMs)
+    yield* printBootTable
 
     const settings = yield* AppConfig
     yield* Console.log(`\n${settings.appName}: database ${settings.databaseUrl}, password ${settings.databasePassword}`)

@@ -147,8 +147,8 @@ const pad = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
 }
 
 /**
- * The report as a table: one line per package (name, version, state, health,
- * init time, note), then a summary line.
+ * The report as a table: one line per package in start order (name, version,
+ * state, health, init time, note), then a summary line.
  *
  * @since 0.1.0
  * @category formatting
@@ -156,7 +156,10 @@ const pad = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
 export const toText = (report: Report): string => {
   const timeline = new Map(report.timeline.map((entry) => [entry.package, entry]))
   const rows = [["PACKAGE", "VERSION", "STATE", "HEALTH", "INIT", "NOTE"]]
-  for (const pkg of report.packages) {
+  // in start order; packages that never started last
+  const startOf = (name: string) => timeline.get(name)?.startedAt?.getTime() ?? Infinity
+  const ordered = [...report.packages].sort((a, b) => startOf(a.name) - startOf(b.name))
+  for (const pkg of ordered) {
     const entry = timeline.get(pkg.name)
     const health = pkg.health
     const note = entry?.error ?? health?.errors[0] ?? ""
