@@ -37,7 +37,7 @@ export type PackageState =
  * @since 0.1.0
  * @category constants
  */
-export const packageStates: ReadonlyArray<PackageState> = [
+export const packageStates = [
   "registered",
   "disabled",
   "starting",
@@ -46,7 +46,28 @@ export const packageStates: ReadonlyArray<PackageState> = [
   "skipped",
   "stopping",
   "stopped"
-]
+] as const satisfies ReadonlyArray<PackageState>
+
+/**
+ * How many of `states` are in each state, every state present.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const countByState = (states: Iterable<PackageState>): Record<PackageState, number> => {
+  const counts: Record<PackageState, number> = {
+    registered: 0,
+    disabled: 0,
+    starting: 0,
+    ready: 0,
+    failed: 0,
+    skipped: 0,
+    stopping: 0,
+    stopped: 0
+  }
+  for (const state of states) counts[state]++
+  return counts
+}
 
 /**
  * The phase of the spine as a whole.

@@ -129,40 +129,52 @@ export type MetricValue =
  * @category models
  */
 export interface MetricsSnapshot {
+  /** The `spine_*` metrics of this spine's packages. */
   readonly spine: ReadonlyArray<MetricValue>
+  /** Effect metrics the application's own code records (all but `spine_*` and Effect's `effect_*`). */
+  readonly application: ReadonlyArray<MetricValue>
+  /** What each ready package's `metrics` function reports. */
   readonly packages: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
 /**
- * The current values of every `spine_*` metric, optionally only those whose
- * `package` label is in `names`.
+ * The current values of the spine's metrics (`spine_*`, only those whose
+ * `package` label, if any, is in `names`) and of the application's own.
  *
  * @since 0.1.0
  * @category snapshot
  */
-export const spineValues = (names?: ReadonlySet<string>): Effect.Effect<ReadonlyArray<MetricValue>> =>
+export const values = (
+  names?: ReadonlySet<string>
+): Effect.Effect<{ readonly spine: ReadonlyArray<MetricValue>; readonly application: ReadonlyArray<MetricValue> }> =>
   Effect.map(Metric.snapshot, (pairs) => {
-    const values: Array<MetricValue> = []
+    const spine: Array<MetricValue> = []
+    const application: Array<MetricValue> = []
     for (const pair of pairs) {
       const name = pair.metricKey.name
-      if (!name.startsWith("spine_")) continue
+      if (name.startsWith("effect_")) continue
+      const bucket = name.startsWith("spine_") ? spine : application
       const labels: Record<string, string> = {}
       for (const tag of pair.metricKey.tags) labels[tag.key] = tag.value
-      if (names !== undefined && labels.package !== undefined && !names.has(labels.package)) continue
+      if (bucket === spine && names !== undefined && labels.package !== undefined && !names.has(labels.package)) {
+        continue
+      }
       const state = pair.metricState
       if (MetricState.isHistogramState(state)) {
         // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
         const { count, sum } = state
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
         const [min, max] = count === 0 ? [0, 0] : [state.min, state.max]
-        values.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
+        bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
       } else if (MetricState.isCounterState(state)) {
-        values.push({ name, type: "counter", labels, value: Number(state.count) })
+        bucket.push({ name, type: "counter", labels, value: Number(state.count) })
       } else if (MetricState.isGaugeState(state)) {
-        values.push({ name, type: "gauge", labels, value: Number(state.value) })
+        bucket.push({ name, type: "gauge", labels, value: Number(state.value) })
       }
     }
-    return values.sort((a, b) => a.name.localeCompare(b.name) || labelKey(a).localeCompare(labelKey(b)))
+    return { spine: spine.sort(byKey), application: application.sort(byKey) }
   })
+
+const byKey = (a: MetricValue, b: MetricValue) => a.name.localeCompare(b.name) || labelKey(a).localeCompare(labelKey(b))
 
 const labelKey = (value: MetricValue) => Object.entries(value.labels).map(([k, v]) => `${k}=${v}`).join(",")

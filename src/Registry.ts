@@ -7,7 +7,7 @@
 import { Context, Either, Graph } from "effect"
 import type { SystemHealth } from "./Health.js"
 import * as internal from "./internal/graph.js"
-import type { PackageState } from "./Lifecycle.js"
+import { countByState, type PackageState } from "./Lifecycle.js"
 import type * as Package from "./Package.js"
 import type { ValidationError } from "./SpineError.js"
 
@@ -93,20 +93,10 @@ export const statistics = (
 ): Statistics => {
   const byCategory: Record<string, number> = {}
   const byStatus: Record<Package.PackageStatus, number> = { active: 0, beta: 0, deprecated: 0 }
-  const byState: Record<PackageState, number> = {
-    registered: 0,
-    disabled: 0,
-    starting: 0,
-    ready: 0,
-    failed: 0,
-    skipped: 0,
-    stopping: 0,
-    stopped: 0
-  }
-  for (const { info, state } of packages) {
+  const byState = countByState(packages.map((p) => p.state))
+  for (const { info } of packages) {
     byCategory[info.category] = (byCategory[info.category] ?? 0) + 1
     byStatus[info.status]++
-    byState[state]++
   }
   const checked = Object.values(health.packages)
   const healthy = checked.filter((entry) => entry.healthy).length

@@ -6,18 +6,10 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { packageStates } from "./Lifecycle.js"
 
 const Status = Schema.Literal("pass", "warn", "fail")
-const PackageState = Schema.Literal(
-  "registered",
-  "disabled",
-  "starting",
-  "ready",
-  "failed",
-  "skipped",
-  "stopping",
-  "stopped"
-)
+const PackageState = Schema.Literal(...packageStates)
 const Counts = Schema.Record({ key: Schema.String, value: Schema.Number })
 
 /**
@@ -78,6 +70,7 @@ export const MetricValue = Schema.Union(
  */
 export const MetricsSnapshot = Schema.Struct({
   spine: Schema.Array(MetricValue),
+  application: Schema.Array(MetricValue),
   packages: Schema.Record({ key: Schema.String, value: Counts })
 })
 

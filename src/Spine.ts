@@ -198,14 +198,14 @@ const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): Spine
     )
   )
   const metrics = Effect.gen(function*() {
-    const spine = yield* Metrics.spineValues(names)
+    const { application, spine } = yield* Metrics.values(names)
     const packages: Record<string, Readonly<Record<string, number>>> = {}
     for (const entry of runtime.entries) {
       const own = entry.pkg.metrics
       if (own === undefined || entry.state !== "ready" || entry.service._tag === "None") continue
       packages[entry.pkg.name] = yield* own(entry.service.value)
     }
-    return { spine, packages }
+    return { spine, application, packages }
   })
   return Spine.of({
     packages: Effect.succeed(infos),

@@ -34,7 +34,7 @@ describe("health", () => {
   it.effect("runs checks at boot and then at the interval; reading health runs none", () =>
     Effect.gen(function*() {
       const db = checked("db", () => Effect.void)
-      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
+      const { scope, spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
       expect(db.runs()).toBe(1)
       for (let i = 0; i < 100; i++) yield* spine.health
       expect(db.runs()).toBe(1)
@@ -47,6 +47,9 @@ describe("health", () => {
       const health = yield* spine.health
       expect(health.packages.db).toMatchObject({ status: "pass", healthy: true, errors: [], consecutiveFailures: 0 })
       expect(health.packages.db.lastCheck?.getTime()).toBe(30_000)
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("1 hour")
+      expect(db.runs()).toBe(4)
     }))
 
   it.effect("times out a hanging check, reports the limit, and keeps the loop going", () =>

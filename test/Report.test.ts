@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Metric, Redacted, Schema } from "effect"
 import { Package, Report, Spine } from "../src/index.js"
 
 class Db extends Context.Tag("report/Db")<Db, { readonly queue: number }>() {}
@@ -13,7 +13,11 @@ const makePackages = (suffix: string) => {
     category: "storage",
     provides: Db,
     config: Config.redacted("DB_PASSWORD"),
-    layer: (password) => Layer.succeed(Db, { queue: Redacted.value(password).length }),
+    layer: (password) =>
+      Layer.effect(
+        Db,
+        Effect.as(Metric.increment(Metric.counter("report_db_connections")), { queue: Redacted.value(password).length })
+      ),
     health: (service) => Effect.succeed({ details: { queue: service.queue } }),
     metrics: (service) => Effect.succeed({ queue_depth: service.queue })
   })
@@ -90,6 +94,8 @@ describe("statistics, metrics and report", () => {
       expect(find("spine_health_check_duration_seconds", { package: `report-db${name}` })).toMatchObject({ count: 1 })
       expect(find("spine_packages", { state: "ready" })).toMatchObject({ type: "gauge" })
       expect(find("spine_boot_duration_seconds", {})).toMatchObject({ type: "gauge" })
+      expect(metrics.application.find((m) => m.name === "report_db_connections")).toMatchObject({ type: "counter" })
+      expect(metrics.application.some((m) => m.name.startsWith("spine_") || m.name.startsWith("effect_"))).toBe(false)
       expect(metrics.packages).toEqual({ [`report-db${name}`]: { queue_depth: 12 } })
     }))
 

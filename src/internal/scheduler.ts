@@ -29,7 +29,7 @@ import {
   Scope
 } from "effect"
 import type { PackageState, SpinePhase } from "../Lifecycle.js"
-import { packageStates, SpineEvent } from "../Lifecycle.js"
+import { countByState, packageStates, SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
@@ -121,7 +121,7 @@ export const make = Effect.fnUntraced(function*(options: {
     memoMap: yield* Layer.makeMemoMap,
     phase: "booting",
     version: 0,
-    stateCounts: countStates(entries),
+    stateCounts: countByState(entries.map((entry) => entry.state)),
     bootStartedAt: clock.unsafeCurrentTimeMillis(),
     bootDurationMs: undefined
   }
@@ -134,21 +134,6 @@ const stateLabels = new Map<PackageState, ReadonlyArray<MetricLabel.MetricLabel>
   packageStates.map((state) => [state, [MetricLabel.make("state", state)]])
 )
 const labelsOfState = (state: PackageState) => stateLabels.get(state) ?? []
-
-const countStates = (entries: ReadonlyArray<Entry>) => {
-  const counts: Record<PackageState, number> = {
-    registered: 0,
-    disabled: 0,
-    starting: 0,
-    ready: 0,
-    failed: 0,
-    skipped: 0,
-    stopping: 0,
-    stopped: 0
-  }
-  for (const entry of entries) counts[entry.state]++
-  return counts
-}
 
 const now = (runtime: Runtime) => runtime.clock.unsafeCurrentTimeMillis()
 
