@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Schedule } from "effect"
+import type { Duration } from "effect"
 
 /**
  * @since 0.1.0
@@ -85,21 +85,3 @@ export interface Options {
   /** `false` turns the scheduled checks off; `checkHealth` still runs them. Default `true`. */
   readonly enabled?: boolean | undefined
 }
-
-/**
- * A package's own schedule for its health check, instead of the spine's
- * interval.
- *
- * @since 0.1.0
- * @category models
- */
-export type PackageSchedule = Schedule.Schedule<unknown, unknown>
-
-/**
- * The worst of two statuses.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const worst = (a: HealthStatus, b: HealthStatus): HealthStatus =>
-  a === "fail" || b === "fail" ? "fail" : a === "warn" || b === "warn" ? "warn" : "pass"

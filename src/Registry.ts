@@ -31,10 +31,11 @@ export interface PackageGraph {
 }
 
 /**
- * The view of a resolved graph.
+ * The view of a resolved graph (from `validate`, or the spine's own).
  *
  * @since 0.1.0
  * @category constructors
+ * @internal
  */
 export const fromResolved = (resolved: internal.Resolved): PackageGraph => {
   const names = resolved.nodes.map((node) => node.pkg.name)
