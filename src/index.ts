@@ -29,4 +29,8 @@ export * as Spine from "./Spine.js"
 /**
  * @since 0.1.0
  */
+export * as SpineConfig from "./SpineConfig.js"
+/**
+ * @since 0.1.0
+ */
 export * as SpineError from "./SpineError.js"

@@ -3,14 +3,33 @@ import { Effect, Either } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
 
-/** The leaves of a `ConfigError`, each with its path. Effect already redacts `Config.redacted` values. */
-const issuesOf = (owner: string, error: ConfigError.ConfigError): Array<ConfigIssue> => {
+/**
+ * The leaves of a `ConfigError`, each with its path. Effect already redacts
+ * `Config.redacted` values. Of the two sides of an `Or` (a fallback, such as
+ * another provider in an `orElse` chain), a side that found the key and
+ * rejected its value says more than one that found nothing, so "missing" is
+ * reported only when every side says so.
+ */
+const issuesOf = (
+  owner: string,
+  error: ConfigError.ConfigError
+): Array<ConfigIssue & { readonly missing: boolean }> => {
   switch (error._op) {
     case "And":
-    case "Or":
       return [...issuesOf(owner, error.left), ...issuesOf(owner, error.right)]
+    case "Or": {
+      const both = [...issuesOf(owner, error.left), ...issuesOf(owner, error.right)]
+      const found = both.filter((issue) => !issue.missing)
+      const chosen = found.length > 0 ? found : both
+      return chosen.filter((issue, i) => chosen.findIndex((other) => other.path === issue.path) === i)
+    }
     default:
-      return [{ package: owner, path: error.path.join("."), message: error.message }]
+      return [{
+        package: owner,
+        path: error.path.join("."),
+        message: error.message,
+        missing: error._op === "MissingData"
+      }]
   }
 }
 
@@ -23,7 +42,7 @@ export const load = Effect.fnUntraced(function*(
   packages: ReadonlyArray<Package.Any>,
   features: Readonly<Record<string, boolean | Config.Config<boolean>>>
 ) {
-  const issues: Array<ConfigIssue> = []
+  const issues: Array<ConfigIssue & { readonly missing: boolean }> = []
   const enabled = new Map<string, boolean>()
   for (const [flag, value] of Object.entries(features)) {
     const read = yield* Effect.either(typeof value === "boolean" ? Effect.succeed(value) : value)
@@ -42,6 +61,10 @@ export const load = Effect.fnUntraced(function*(
       loaded.push(undefined)
     } else loaded.push(read.right)
   }
-  if (issues.length > 0) return yield* new InvalidConfig({ issues })
+  if (issues.length > 0) {
+    return yield* new InvalidConfig({
+      issues: issues.map(({ message, package: owner, path }) => ({ package: owner, path, message }))
+    })
+  }
   return { enabled, loaded }
 })
