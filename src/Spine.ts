@@ -16,6 +16,7 @@ import * as scheduler from "./internal/scheduler.js"
 import type { PackageState, SpineEvent, SpinePhase, TimelineEntry } from "./Lifecycle.js"
 import * as Metrics from "./Metrics.js"
 import * as Package from "./Package.js"
+import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
 import type * as Report from "./Report.js"
 import { PackageNotFound, type SpineError } from "./SpineError.js"
@@ -88,9 +89,16 @@ export interface Hooks {
  * @since 0.1.0
  * @category models
  */
-export interface Options<Packages extends ReadonlyArray<Package.Any>> {
+export interface Options<
+  Packages extends ReadonlyArray<Package.Any>,
+  Plugins extends ReadonlyArray<Plugin.Plugin<ReadonlyArray<Package.Any>, Spine>> = []
+> {
   readonly packages: Packages
+  /** Plugins, initialized after the packages, in this order. */
+  readonly plugins?: Plugins | undefined
   readonly hooks?: Hooks | undefined
+  /** Handlers for extension points, before the plugins' own. */
+  readonly handlers?: ReadonlyArray<Plugin.Handler> | undefined
   /** Feature flags; a flag not listed is off. */
   readonly features?: Readonly<Record<string, boolean | Config.Config<boolean>>> | undefined
   /** Scheduled health checks. */
@@ -115,10 +123,13 @@ export interface Options<Packages extends ReadonlyArray<Package.Any>> {
  * @since 0.1.0
  * @category type-level
  */
-export type SpineLayer<Packages extends ReadonlyArray<Package.Any>> = Layer.Layer<
-  Spine | Package.Provided<Packages[number]>,
+export type SpineLayer<
+  Packages extends ReadonlyArray<Package.Any>,
+  Plugins extends ReadonlyArray<Plugin.Any> = []
+> = Layer.Layer<
+  Spine | Plugin.Extensions | Package.Provided<Packages[number] | Plugin.Packages<Plugins[number]>>,
   SpineError,
-  Package.Requirements<Packages[number]>
+  Exclude<Package.Requirements<Packages[number] | Plugin.Packages<Plugins[number]>>, Plugin.Extensions>
 >
 
 /**
@@ -142,17 +153,27 @@ export type SpineLayer<Packages extends ReadonlyArray<Package.Any>> = Layer.Laye
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
-  options: Options<Packages>
-): SpineLayer<Packages> =>
-  Layer.scopedContext(
-    Effect.gen(function*() {
-      const context = yield* Effect.context<Package.Requirements<Packages[number]>>()
-      const resolved = yield* Either.match(graph.resolve(options.packages, context), {
+export const layer = <
+  const Packages extends ReadonlyArray<Package.Any>,
+  const Plugins extends ReadonlyArray<Plugin.Plugin<ReadonlyArray<Package.Any>, Spine>> = []
+>(
+  options: Options<Packages, Plugins>
+): SpineLayer<Packages, Plugins> =>
+  Layer.scopedContext(Effect.suspend(() => {
+    const plugins = options.plugins ?? []
+    const packages = [...options.packages, ...plugins.flatMap((plugin) => plugin.packages)]
+    const extensions = Plugin.extensions([
+      ...(options.handlers ?? []),
+      ...plugins.flatMap((plugin) => plugin.handlers)
+    ])
+    const hooks = [options.hooks ?? {}, ...plugins.map((plugin) => plugin.hooks)]
+    return Effect.gen(function*() {
+      const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
+      const resolved = yield* Either.match(graph.resolve(packages, context), {
         onLeft: Effect.fail,
         onRight: Effect.succeed
       })
-      const { enabled, loaded } = yield* loader.load(options.packages, options.features ?? {})
+      const { enabled, loaded } = yield* loader.load(packages, options.features ?? {})
       const runtime = yield* scheduler.make({
         resolved,
         layers: loaded,
@@ -165,27 +186,40 @@ export const layer = <const Packages extends ReadonlyArray<Package.Any>>(
       })
       const health = monitor.make(runtime, monitor.settings(options.health))
       const service = makeService(runtime, health)
-      const hook = (effect: Effect.Effect<unknown, never, Spine> | undefined) =>
-        effect === undefined ? Effect.void : Effect.provideService(effect, Spine, service)
+      /** The spine's hook for a moment, then every plugin's, in order. */
+      const run = (pick: (hooks: Plugin.Hooks<Spine>) => Effect.Effect<unknown, never, Spine> | undefined) =>
+        Effect.provideService(
+          Effect.forEach(hooks, (hook) => pick(hook) ?? Effect.void, { discard: true }),
+          Spine,
+          service
+        )
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {
           yield* scheduler.setPhase(runtime, "stopping")
-          yield* hook(options.hooks?.beforeShutdown)
+          yield* run((hook) => hook.beforeShutdown)
           yield* scheduler.release(runtime, exit)
-          yield* hook(options.hooks?.afterShutdown)
+          yield* run((hook) => hook.afterShutdown)
           yield* scheduler.setPhase(runtime, "stopped")
         })
       )
-      yield* hook(options.hooks?.beforeInit)
+      yield* run((hook) => hook.beforeInit)
       yield* scheduler.boot(runtime)
-      yield* hook(options.hooks?.afterInit)
+      yield* Effect.provideService(
+        Effect.forEach(plugins, (plugin) => plugin.onInitialize ?? Effect.void, { discard: true }),
+        Spine,
+        service
+      )
+      yield* run((hook) => hook.afterInit)
       yield* scheduler.setPhase(runtime, "ready")
       yield* monitor.start(health)
       const services = scheduler.services(runtime)
       services.set(Spine.key, service)
-      return Context.unsafeMake<Spine | Package.Provided<Packages[number]>>(services)
-    })
-  )
+      services.set(Plugin.Extensions.key, extensions)
+      return Context.unsafeMake<
+        Spine | Plugin.Extensions | Package.Provided<Packages[number] | Plugin.Packages<Plugins[number]>>
+      >(services)
+    }).pipe(Effect.provideService(Plugin.Extensions, extensions))
+  }))
 
 const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): SpineService => {
   const view = Registry.fromResolved(runtime.resolved)

@@ -17,6 +17,10 @@ export * as Package from "./Package.js"
 /**
  * @since 0.1.0
  */
+export * as Plugin from "./Plugin.js"
+/**
+ * @since 0.1.0
+ */
 export * as Registry from "./Registry.js"
 /**
  * @since 0.1.0

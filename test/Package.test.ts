@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Config, ConfigProvider, Context, Duration, Effect, Layer, Schedule } from "effect"
-import type { Package as P, SpineError } from "../src/index.js"
+import type { Package as P, Plugin, SpineError } from "../src/index.js"
 import { Package, Spine } from "../src/index.js"
 
 class Logger extends Context.Tag("pkg/Logger")<Logger, { readonly log: (line: string) => void }>() {}
@@ -117,7 +117,9 @@ describe("Spine.layer types", () => {
       layer: Layer.succeed(Search, { query: () => 0 })
     })
     const app = Spine.layer({ packages: [logger, db, search, mail] })
-    expectTypeOf(app).toEqualTypeOf<Layer.Layer<Spine.Spine | Logger | Db, SpineError.SpineError, Cache>>()
+    expectTypeOf(app).toEqualTypeOf<
+      Layer.Layer<Spine.Spine | Plugin.Extensions | Logger | Db, SpineError.SpineError, Cache>
+    >()
     expect(Layer.isLayer(app)).toBe(true)
   })
 })

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { Package, Plugin, Spine } from "../src/index.js"
+
+interface Credentials {
+  readonly user: string
+}
+const BeforeAuth = Plugin.hook<Credentials>("auth/beforeAuth")
+const AfterAuth = Plugin.hook<{ readonly id: string }>("auth/afterAuth")
+
+class Auth extends Context.Tag("plugin/Auth")<Auth, {
+  readonly login: (credentials: Credentials) => Effect.Effect<string, Plugin.HookRejected>
+}>() {}
+
+const AuthPackage = Package.make({
+  name: "auth",
+  version: "1.0.0",
+  provides: Auth,
+  requires: [Plugin.Extensions],
+  layer: Layer.effect(
+    Auth,
+    Effect.map(Plugin.Extensions, (extensions) => ({
+      login: (credentials) =>
+        Effect.gen(function*() {
+          yield* Plugin.run(BeforeAuth, credentials)
+          const id = `user:${credentials.user}`
+          yield* Plugin.run(AfterAuth, { id })
+          return id
+        }).pipe(Effect.provideService(Plugin.Extensions, extensions))
+    }))
+  )
+})
+
+describe("plugins", () => {
+  it.effect("contribute packages and hooks; initialize after every package, in order", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const note = (line: string) => Effect.sync(() => void log.push(line))
+      const Cache = Context.GenericTag<"Cache", number>("plugin/Cache")
+      const cache = Package.make({
+        name: "cache",
+        version: "1.0.0",
+        provides: Cache,
+        layer: Layer.scoped(Cache, Effect.acquireRelease(Effect.as(note("cache up"), 1), () => note("cache down")))
+      })
+      const first = Plugin.make({
+        name: "first",
+        packages: [cache],
+        hooks: { beforeInit: note("first beforeInit"), afterShutdown: note("first afterShutdown") },
+        onInitialize: Effect.flatMap(Spine.Spine, (spine) =>
+          Effect.flatMap(Effect.orDie(spine.state("cache")), (state) =>
+            note(`first onInitialize (cache ${state})`)))
+      })
+      const second = Plugin.make({ name: "second", onInitialize: note("second onInitialize") })
+      const cached = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({
+          packages: [],
+          plugins: [first, second],
+          hooks: { beforeInit: note("spine beforeInit"), afterInit: note("spine afterInit") }
+        })),
+        (context) =>
+          Effect.succeed(Context.get(context, Cache))
+      ))
+      expect(cached).toBe(1)
+      expect(log).toEqual([
+        "spine beforeInit",
+        "first beforeInit",
+        "cache up",
+        "first onInitialize (cache ready)",
+        "second onInitialize",
+        "spine afterInit",
+        "cache down",
+        "first afterShutdown"
+      ])
+    }))
+
+  it.effect("run extension-point handlers in registration order; a rejection names the hook and the handler", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const audit = Plugin.make({
+        name: "audit",
+        handlers: [
+          Plugin.handle(BeforeAuth, "audit-attempt", (c) => Effect.sync(() => void seen.push(`attempt ${c.user}`))),
+          Plugin.handle(AfterAuth, "audit-success", (u) => Effect.sync(() => void seen.push(`success ${u.id}`)))
+        ]
+      })
+      const bans = Plugin.make({
+        name: "bans",
+        handlers: [
+          Plugin.handle(BeforeAuth, "deny-banned", (c) => c.user === "mallory" ? Effect.fail("banned") : Effect.void)
+        ]
+      })
+      const result = yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(Spine.layer({
+          packages: [AuthPackage],
+          plugins: [audit, bans],
+          handlers: [
+            Plugin.handle(BeforeAuth, "normalise", (c) => Effect.sync(() => void seen.push(`check ${c.user}`)))
+          ]
+        }))
+        const auth = Context.get(context, Auth)
+        const ok = yield* auth.login({ user: "alice" })
+        const rejected = yield* Effect.flip(auth.login({ user: "mallory" }))
+        return { ok, rejected }
+      }))
+      expect(result.ok).toBe("user:alice")
+      expect(result.rejected).toMatchObject({ _tag: "HookRejected", hook: "auth/beforeAuth", handler: "deny-banned" })
+      expect(result.rejected.message).toBe(`Handler "deny-banned" of auth/beforeAuth rejected: banned`)
+      expect(seen).toEqual([
+        "check alice",
+        "attempt alice",
+        "success user:alice",
+        "check mallory",
+        "attempt mallory"
+      ])
+    }))
+})
