@@ -7,8 +7,7 @@
  * Run: npx tsx examples/promise-facade.ts
  */
 import { Context, Effect, Layer } from "effect"
-import { Package, Report } from "../src/index.js"
-import * as AuthSpine from "../src/promise/AuthSpine.js"
+import { AuthSpine, AuthSpineError, Package, Report } from "../src/index.js"
 
 // --- packages (Effect layers) ------------------------------------------------
 
@@ -84,7 +83,7 @@ const GreeterPackage = Package.make({
 // --- the application: plain async/await --------------------------------------
 
 const main = async (): Promise<void> => {
-  const spine = new AuthSpine.AuthSpine({
+  const spine = new AuthSpine({
     packages: [UsersPackage, GreeterPackage, AuditPackage],
     features: { audit: true }
   })
@@ -114,7 +113,7 @@ const main = async (): Promise<void> => {
     )
     console.log(Report.toText(report))
   } catch (error) {
-    if (error instanceof AuthSpine.AuthSpineError) console.error(`${error.name}: ${error.message}`)
+    if (error instanceof AuthSpineError) console.error(`${error.name}: ${error.message}`)
     else console.error(error)
     process.exitCode = 1
   } finally {

@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { Config, ConfigError, Context, Layer, Schedule } from "effect"
-import { Duration, Effect } from "effect"
+import type { Config, ConfigError, Context, Schedule } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pipeable } from "effect/Pipeable"
 import type { HealthDetail } from "./Health.js"
@@ -370,7 +370,6 @@ export const info = (self: Any): Info => ({
 
 // The value import of `Layer` lives here, next to the only code that needs it, so that this section stays an
 // append-only addition; the type-only import at the top of the module is unchanged.
-import { Layer as LayerRuntime } from "effect"
 
 /**
  * A stand-in for a member the mock does not implement: a function returning
@@ -436,7 +435,7 @@ export const mock = <Id, Service, R, Gated extends boolean>(
 ): Package<Id, Service, R, Gated> =>
   fromFields<Id, Service, R, Gated>({
     ...fieldsOf(pkg),
-    load: Effect.succeed(LayerRuntime.succeed(pkg.provides, partialService<Service>(pkg.name, implementation)))
+    load: Effect.succeed(Layer.succeed(pkg.provides, partialService<Service>(pkg.name, implementation)))
   })
 
 const fieldsOf = <Id, Service, R>(pkg: Package<Id, Service, R>): Fields<Id, Service, R> => ({

@@ -12,6 +12,7 @@ import type * as Health from "./Health.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
+import * as manage from "./internal/manage.js"
 import * as scheduler from "./internal/scheduler.js"
 import type { PackageState, SpineEvent, SpinePhase, TimelineEntry } from "./Lifecycle.js"
 import * as Metrics from "./Metrics.js"
@@ -19,7 +20,7 @@ import * as Package from "./Package.js"
 import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
 import type * as Report from "./Report.js"
-import { PackageNotFound, type SpineError } from "./SpineError.js"
+import { type PackageHasDependents, PackageNotFound, type SpineError, type SpineNotRunning } from "./SpineError.js"
 
 /**
  * What the `Spine` service offers.
@@ -56,6 +57,22 @@ export interface SpineService {
   readonly metrics: Effect.Effect<Metrics.MetricsSnapshot>
   /** Summary, health, metrics, packages and timeline, as plain JSON. */
   readonly report: Effect.Effect<Report.Report>
+  /**
+   * Adds a package to the running spine: validated against the running graph,
+   * started in the spine's scope, health-checked, released in order at
+   * shutdown. A stopped package of the same name is replaced.
+   */
+  readonly add: (pkg: Package.Any) => Effect.Effect<void, SpineError | SpineNotRunning>
+  /**
+   * Stops a package; refuses while packages depending on it run, unless
+   * `cascade`, which stops them first, in reverse order.
+   */
+  readonly remove: (
+    name: string,
+    options?: { readonly cascade?: boolean | undefined }
+  ) => Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning>
+  /** Flips a feature flag: its packages, and what depends on them, start or stop. */
+  readonly setFeature: (flag: string, enabled: boolean) => Effect.Effect<void, SpineError | SpineNotRunning>
 }
 
 /**
@@ -185,7 +202,14 @@ export const layer = <
         }
       })
       const health = monitor.make(runtime, monitor.settings(options.health))
-      const service = makeService(runtime, health)
+      const manager: manage.Manager = {
+        runtime,
+        health,
+        context,
+        scope: yield* Effect.scope,
+        lock: yield* Effect.makeSemaphore(1)
+      }
+      const service = makeService(manager)
       /** The spine's hook for a moment, then every plugin's, in order. */
       const run = (pick: (hooks: Plugin.Hooks<Spine>) => Effect.Effect<unknown, never, Spine> | undefined) =>
         Effect.provideService(
@@ -221,18 +245,17 @@ export const layer = <
     }).pipe(Effect.provideService(Plugin.Extensions, extensions))
   }))
 
-const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): SpineService => {
-  const view = Registry.fromResolved(runtime.resolved)
-  const infos = runtime.entries.map((entry) => Package.info(entry.pkg))
-  const names = new Set(infos.map((info) => info.name))
+const makeService = (manager: manage.Manager): SpineService => {
+  const { health, runtime } = manager
+  const infosOf = () => runtime.entries.map((entry) => Package.info(entry.pkg))
   const statistics = Effect.sync(() =>
     Registry.statistics(
-      runtime.entries.map((entry, i) => ({ info: infos[i], state: entry.state })),
+      runtime.entries.map((entry) => ({ info: Package.info(entry.pkg), state: entry.state })),
       monitor.system(health)
     )
   )
   const metrics = Effect.gen(function*() {
-    const { application, spine } = yield* Metrics.values(names)
+    const { application, spine } = yield* Metrics.values(new Set(runtime.byName.keys()))
     const packages: Record<string, Readonly<Record<string, number>>> = {}
     for (const entry of runtime.entries) {
       const own = entry.pkg.metrics
@@ -242,7 +265,7 @@ const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): Spine
     return { spine, application, packages }
   })
   return Spine.of({
-    packages: Effect.succeed(infos),
+    packages: Effect.sync(infosOf),
     state: (name) =>
       Effect.suspend(() => {
         const entry = runtime.byName.get(name)
@@ -253,7 +276,7 @@ const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): Spine
       S.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "stopped")
     ),
     timeline: Effect.sync(() => runtime.entries.map(toTimelineEntry)),
-    graph: Effect.succeed(view),
+    graph: Effect.sync(() => Registry.fromResolved(runtime.resolved)),
     isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true),
     health: Effect.sync(() => monitor.system(health)),
     checkHealth: (name) =>
@@ -277,13 +300,20 @@ const makeService = (runtime: scheduler.Runtime, health: monitor.Monitor): Spine
         },
         health: system,
         metrics: yield* metrics,
-        packages: runtime.entries.map((entry, i) => {
+        packages: runtime.entries.map((entry) => {
           const packageHealth = system.packages[entry.pkg.name]
-          return { ...infos[i], state: entry.state, ...(packageHealth === undefined ? {} : { health: packageHealth }) }
+          return {
+            ...Package.info(entry.pkg),
+            state: entry.state,
+            ...(packageHealth === undefined ? {} : { health: packageHealth })
+          }
         }),
         timeline: runtime.entries.map(toTimelineEntry)
       }
-    })
+    }),
+    add: (pkg) => manage.add(manager, pkg),
+    remove: (name, options) => manage.remove(manager, name, options),
+    setFeature: (flag, enabled) => manage.setFeature(manager, flag, enabled)
   })
 }
 

@@ -231,6 +231,41 @@ export class PackageNotFound extends Data.TaggedError("PackageNotFound")<{
 }
 
 /**
+ * `remove` refused: packages that depend on this one are still running.
+ * Remove with `{ cascade: true }` to stop them first.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PackageHasDependents extends Data.TaggedError("PackageHasDependents")<{
+  readonly package: string
+  readonly dependents: ReadonlyArray<string>
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" is required by running packages ${
+      this.dependents.map((name) => `"${name}"`).join(", ")
+    }; remove them first or pass { cascade: true }`
+  }
+}
+
+/**
+ * The spine is not running (still booting, or shutting down), so its
+ * packages cannot change.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SpineNotRunning extends Data.TaggedError("SpineNotRunning")<{
+  readonly phase: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `The spine is ${this.phase}; packages can change only while it is ready`
+  }
+}
+
+/**
  * The errors found while validating the package graph, before anything starts.
  *
  * @since 0.1.0

@@ -1,4 +1,16 @@
 /**
+ * The Promise facade: `new AuthSpine({ packages })` for code without Effect.
+ *
+ * @since 0.1.0
+ */
+export { AuthSpine, AuthSpineError } from "./promise/AuthSpine.js"
+/**
+ * The facade's errors and types.
+ *
+ * @since 0.1.0
+ */
+export * as Facade from "./promise/AuthSpine.js"
+/**
  * @since 0.1.0
  */
 export * as Health from "./Health.js"
@@ -38,3 +50,7 @@ export * as SpineConfig from "./SpineConfig.js"
  * @since 0.1.0
  */
 export * as SpineError from "./SpineError.js"
+/**
+ * @since 0.1.0
+ */
+export * as SpineTest from "./testing/SpineTest.js"

@@ -188,7 +188,8 @@ const findCycle = (
  * Walks a resolved graph from its roots, in dependency order (`"start"`:
  * dependencies first) or in reverse (`"release"`: dependents first). `visit`
  * is called for a node once every node before it has been passed to
- * `finish`; `onDone` once every node has. Nothing is visited twice, and
+ * `finish`; `onDone` once every node has. With `only`, the walk covers those
+ * nodes alone, as if the others were already finished. Nothing is visited twice, and
  * visits run from a queue, so a long chain finished synchronously does not
  * grow the stack.
  */
@@ -196,15 +197,18 @@ export const walk = (
   nodes: ReadonlyArray<Node>,
   order: "start" | "release",
   visit: (index: number) => void,
-  onDone: () => void
+  onDone: () => void,
+  only?: ReadonlySet<number>
 ) => {
-  const before = (node: Node) => order === "start" ? node.dependencies : node.dependents
-  const after = (node: Node) => order === "start" ? node.dependents : node.dependencies
-  const pending = nodes.map((node) => before(node).length)
+  const inside = (index: number) => only === undefined || only.has(index)
+  const before = (node: Node) => (order === "start" ? node.dependencies : node.dependents).filter(inside)
+  const after = (node: Node) => (order === "start" ? node.dependents : node.dependencies).filter(inside)
+  const members = nodes.filter((node) => inside(node.index))
+  const pending = nodes.map((node) => inside(node.index) ? before(node).length : 0)
   const queue: Array<number> = []
   let head = 0
   let draining = false
-  let unfinished = nodes.length
+  let unfinished = members.length
   const enqueue = (index: number) => {
     queue.push(index)
     if (draining) return
@@ -215,10 +219,10 @@ export const walk = (
   }
   return {
     start: () => {
-      if (nodes.length === 0) return onDone()
-      for (const node of nodes) {
-        if (before(node).length === 0) enqueue(node.index)
-      }
+      if (members.length === 0) return onDone()
+      // the roots, taken before any visit: a visit may finish a node and free another one
+      const roots = members.filter((node) => pending[node.index] === 0)
+      for (const node of roots) enqueue(node.index)
     },
     finish: (index: number) => {
       unfinished--

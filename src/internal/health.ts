@@ -35,7 +35,7 @@ export interface Settings {
 export interface Monitor {
   readonly runtime: Runtime
   readonly settings: Settings
-  readonly records: ReadonlyArray<Record>
+  readonly records: Array<Record>
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
 
@@ -51,16 +51,19 @@ export const settings = (options: Health.Options = {}): Settings => ({
 export const make = (runtime: Runtime, settings: Settings): Monitor => ({
   runtime,
   settings,
-  records: runtime.entries.map(() => ({
-    status: "pass",
-    lastCheck: undefined,
-    durationMs: 0,
-    errors: [],
-    details: undefined,
-    consecutiveFailures: 0,
-    consecutiveSuccesses: 0
-  })),
+  records: runtime.entries.map(freshRecord),
   cache: undefined
+})
+
+/** A package's health before its first check. */
+export const freshRecord = (): Record => ({
+  status: "pass",
+  lastCheck: undefined,
+  durationMs: 0,
+  errors: [],
+  details: undefined,
+  consecutiveFailures: 0,
+  consecutiveSuccesses: 0
 })
 
 const isRequired = (entry: Entry) => !entry.pkg.optional && entry.pkg.feature === undefined
@@ -224,13 +227,18 @@ export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entr
 export const start = (monitor: Monitor): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
     if (!monitor.settings.enabled) return
-    const checked = monitor.runtime.entries.filter((entry) => entry.pkg.health !== undefined)
-    const shared = checked.filter((entry) => entry.pkg.healthSchedule === undefined)
-    if (shared.length > 0) {
-      yield* Effect.forkScoped(Effect.repeat(checkAll(monitor, shared), Schedule.spaced(monitor.settings.interval)))
-    }
-    for (const entry of checked) {
-      const own = entry.pkg.healthSchedule
-      if (own !== undefined) yield* Effect.forkScoped(Effect.repeat(check(monitor, entry), own))
-    }
+    // the shared loop takes the current packages each round: packages added at runtime join it
+    const shared = Effect.suspend(() =>
+      checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined))
+    )
+    yield* Effect.forkScoped(Effect.repeat(shared, Schedule.spaced(monitor.settings.interval)))
+    for (const entry of monitor.runtime.entries) yield* startOwn(monitor, entry)
   })
+
+/** Forks the loop of a package with a health schedule of its own, if it has one. */
+export const startOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void, never, Scope.Scope> => {
+  const own = entry.pkg.healthSchedule
+  return !monitor.settings.enabled || own === undefined || entry.pkg.health === undefined
+    ? Effect.void
+    : Effect.asVoid(Effect.forkScoped(Effect.repeat(check(monitor, entry), own)))
+}

@@ -38,10 +38,10 @@ import * as Timers from "./timers.js"
 
 /** The mutable runtime record of one package. Internal: exposed only as snapshots. */
 export interface Entry {
-  readonly node: Node
+  node: Node
   readonly pkg: Package.Any
   /** The layer to build; `undefined` when the package is disabled. */
-  readonly layer: L.Layer<never, unknown, unknown> | undefined
+  layer: L.Layer<never, unknown, unknown> | undefined
   /** `package=<name>`, one array for the package's lifetime: Effect caches metric hooks by its identity. */
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   state: PackageState
@@ -63,10 +63,10 @@ export interface Defaults {
 }
 
 export interface Runtime {
-  readonly resolved: Resolved
-  readonly entries: ReadonlyArray<Entry>
-  readonly byName: ReadonlyMap<string, Entry>
-  readonly features: ReadonlyMap<string, boolean>
+  resolved: Resolved
+  readonly entries: Array<Entry>
+  readonly byName: Map<string, Entry>
+  readonly features: Map<string, boolean>
   readonly events: PubSub.PubSub<SpineEvent>
   readonly defaults: Defaults
   readonly clock: Clock.Clock
@@ -90,29 +90,14 @@ export const make = Effect.fnUntraced(function*(options: {
   readonly features: ReadonlyMap<string, boolean>
   readonly defaults: Defaults
 }) {
-  const entries = options.resolved.nodes.map((node): Entry => ({
-    node,
-    pkg: node.pkg,
-    layer: options.layers[node.index],
-    labels: [MetricLabel.make("package", node.pkg.name)],
-    state: options.layers[node.index] === undefined ? "disabled" : "registered",
-    attempts: 0,
-    startedAt: undefined,
-    readyAt: undefined,
-    durationMs: undefined,
-    stoppedAt: undefined,
-    stopDurationMs: undefined,
-    error: undefined,
-    scope: undefined,
-    service: Option.none()
-  }))
+  const entries = options.resolved.nodes.map((node) => makeEntry(node, options.layers[node.index]))
   const clock = yield* Effect.clock
   const fork = R.runFork(yield* Effect.runtime<never>())
   const runtime: Runtime = {
     resolved: options.resolved,
     entries,
     byName: new Map(entries.map((entry) => [entry.pkg.name, entry])),
-    features: options.features,
+    features: new Map(options.features),
     events: yield* PubSub.unbounded<SpineEvent>({ replay: 256 + 4 * entries.length }),
     defaults: options.defaults,
     clock,
@@ -129,6 +114,24 @@ export const make = Effect.fnUntraced(function*(options: {
   return runtime
 })
 
+/** A package's record before it starts: `disabled` without a layer, else `registered`. */
+export const makeEntry = (node: Node, layer: L.Layer<never, unknown, unknown> | undefined): Entry => ({
+  node,
+  pkg: node.pkg,
+  layer,
+  labels: [MetricLabel.make("package", node.pkg.name)],
+  state: layer === undefined ? "disabled" : "registered",
+  attempts: 0,
+  startedAt: undefined,
+  readyAt: undefined,
+  durationMs: undefined,
+  stoppedAt: undefined,
+  stopDurationMs: undefined,
+  error: undefined,
+  scope: undefined,
+  service: Option.none()
+})
+
 /** One label array per state, so that Effect's metric hook cache (keyed by the array) hits. */
 const stateLabels = new Map<PackageState, ReadonlyArray<MetricLabel.MetricLabel>>(
   packageStates.map((state) => [state, [MetricLabel.make("state", state)]])
@@ -141,7 +144,7 @@ const emit = (runtime: Runtime, event: (at: Date) => SpineEvent) => {
   runtime.events.unsafeOffer(event(new Date(now(runtime))))
 }
 
-const transition = (
+export const transition = (
   runtime: Runtime,
   entry: Entry,
   to: PackageState,
@@ -274,7 +277,7 @@ type BootError = PackageInitFailed | PackageInitTimeout
  * packages still starting and waits for them (each at most its stop
  * timeout); the caller's scope then releases what had started.
  */
-export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
+export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effect<void, BootError> =>
   Effect.gen(function*() {
     const { entries } = runtime
     const done = yield* Deferred.make<void, BootError>()
@@ -297,7 +300,7 @@ export const boot = (runtime: Runtime): Effect.Effect<void, BootError> =>
 
     const graph = walk(runtime.resolved.nodes, "start", (index) => dispatch(entries[index]), () => {
       Deferred.unsafeDone(done, Exit.void)
-    })
+    }, only)
     const resolved = (entry: Entry) => graph.finish(entry.node.index)
 
     const dispatch = (entry: Entry) => {
@@ -456,13 +459,13 @@ const initError = (entry: Entry, cause: Cause.Cause<unknown>) => {
  * parallel, each within its stop timeout. Packages that never started
  * release nothing but still let their dependencies go.
  */
-export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>) =>
+export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>, only?: ReadonlySet<number>) =>
   Effect.suspend(() => {
     const { entries } = runtime
     const done = Deferred.unsafeMake<void>(FiberId.none)
     const graph = walk(runtime.resolved.nodes, "release", (index) => releaseOne(entries[index]), () => {
       Deferred.unsafeDone(done, Exit.void)
-    })
+    }, only)
     const released = (entry: Entry) => graph.finish(entry.node.index)
 
     const releaseOne = (entry: Entry) => {
