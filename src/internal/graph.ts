@@ -201,9 +201,10 @@ export const walk = (
   only?: ReadonlySet<number>
 ) => {
   const inside = (index: number) => only === undefined || only.has(index)
-  const before = (node: Node) => (order === "start" ? node.dependencies : node.dependents).filter(inside)
-  const after = (node: Node) => (order === "start" ? node.dependents : node.dependencies).filter(inside)
-  const members = nodes.filter((node) => inside(node.index))
+  const restrict = (indices: ReadonlyArray<number>) => only === undefined ? indices : indices.filter(inside)
+  const before = (node: Node) => restrict(order === "start" ? node.dependencies : node.dependents)
+  const after = (node: Node) => restrict(order === "start" ? node.dependents : node.dependencies)
+  const members = only === undefined ? nodes : nodes.filter((node) => inside(node.index))
   const pending = nodes.map((node) => inside(node.index) ? before(node).length : 0)
   const queue: Array<number> = []
   let head = 0
