@@ -433,10 +433,19 @@ export const mock = <Id, Service, R, Gated extends boolean>(
   pkg: Package<Id, Service, R, Gated>,
   implementation: Partial<Service>
 ): Package<Id, Service, R, Gated> =>
-  fromFields<Id, Service, R, Gated>({
-    ...fieldsOf(pkg),
-    load: Effect.succeed(Layer.succeed(pkg.provides, partialService<Service>(pkg.name, implementation)))
-  })
+  withLayer(pkg, Layer.succeed(pkg.provides, partialService<Service>(pkg.name, implementation)))
+
+/**
+ * The same package, metadata and place in the graph, with another layer.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withLayer = <Id, Service, R, Gated extends boolean, E>(
+  pkg: Package<Id, Service, R, Gated>,
+  layer: Layer.Layer<Id, E, R>
+): Package<Id, Service, R, Gated> =>
+  fromFields<Id, Service, R, Gated>({ ...fieldsOf(pkg), load: Effect.succeed(layer) })
 
 const fieldsOf = <Id, Service, R>(pkg: Package<Id, Service, R>): Fields<Id, Service, R> => ({
   name: pkg.name,

@@ -113,24 +113,4 @@ export const hanging = <Id, Service, R, Gated extends boolean>(
   pkg: Package.Package<Id, Service, R, Gated>
 ): Package.Package<Id, Service, R, Gated> => withLayer(pkg, Layer.effect(pkg.provides, Effect.never))
 
-const withLayer = <Id, Service, R, Gated extends boolean, E>(
-  pkg: Package.Package<Id, Service, R, Gated>,
-  layer: Layer.Layer<Id, E, R>
-): Package.Package<Id, Service, R, Gated> =>
-  Package.fromFields<Id, Service, R, Gated>({
-    name: pkg.name,
-    version: pkg.version,
-    category: pkg.category,
-    status: pkg.status,
-    provides: pkg.provides,
-    requires: pkg.requires,
-    optional: pkg.optional,
-    feature: pkg.feature,
-    initTimeout: pkg.initTimeout,
-    initRetry: pkg.initRetry,
-    stopTimeout: pkg.stopTimeout,
-    health: pkg.health,
-    healthSchedule: pkg.healthSchedule,
-    metrics: pkg.metrics,
-    load: Effect.succeed(layer)
-  })
+const withLayer = Package.withLayer
