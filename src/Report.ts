@@ -173,3 +173,21 @@ export const toText = (report: Report): string => {
     summary.initialized ? "" : " (not initialized)"
   }${boot}`
 }
+
+/**
+ * The packages released at shutdown, in the order they finished, with the
+ * time each took.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const toShutdownText = (report: Report): string => {
+  const released = report.timeline.flatMap((entry) =>
+    entry.stoppedAt === undefined ? [] : [{ ...entry, at: entry.stoppedAt }]
+  )
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+  return pad([
+    ["PACKAGE", "STOP"],
+    ...released.map((entry) => [entry.package, `${entry.stopDurationMs ?? 0} ms`])
+  ])
+}

@@ -6,8 +6,9 @@
  *
  * @since 0.1.0
  */
+import { NodeRuntime } from "@effect/platform-node"
 import type { Config, Schedule, Stream } from "effect"
-import { Context, Duration, Effect, Either, Layer, Stream as S } from "effect"
+import { Cause, Console, Context, Duration, Effect, Either, Exit, Layer, Option, Scope, Stream as S } from "effect"
 import type * as Health from "./Health.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
@@ -19,7 +20,7 @@ import * as Metrics from "./Metrics.js"
 import * as Package from "./Package.js"
 import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
-import type * as Report from "./Report.js"
+import * as Report from "./Report.js"
 import { type PackageHasDependents, PackageNotFound, type SpineError, type SpineNotRunning } from "./SpineError.js"
 
 /**
@@ -73,6 +74,11 @@ export interface SpineService {
   ) => Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning>
   /** Flips a feature flag: its packages, and what depends on them, start or stop. */
   readonly setFeature: (flag: string, enabled: boolean) => Effect.Effect<void, SpineError | SpineNotRunning>
+  /**
+   * Turns readiness to `fail` (phase `stopping`) at once, before anything is
+   * released: a load balancer stops sending traffic while the spine drains.
+   */
+  readonly beginShutdown: Effect.Effect<void>
 }
 
 /**
@@ -311,6 +317,7 @@ const makeService = (manager: manage.Manager): SpineService => {
         timeline: runtime.entries.map(toTimelineEntry)
       }
     }),
+    beginShutdown: scheduler.setPhase(runtime, "stopping"),
     add: (pkg) => manage.add(manager, pkg),
     remove: (name, options) => manage.remove(manager, name, options),
     setFeature: (flag, enabled) => manage.setFeature(manager, flag, enabled)
@@ -330,3 +337,69 @@ const toTimelineEntry = (entry: scheduler.Entry): TimelineEntry => ({
   stopDurationMs: entry.stopDurationMs,
   error: entry.error
 })
+
+/**
+ * The options of `runMain`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MainOptions {
+  /** Between readiness turning `fail` and the release, for load balancers to notice. Default 0. */
+  readonly shutdownDelay?: Duration.DurationInput | undefined
+  /** Print the boot and shutdown tables. Default `true`. */
+  readonly tables?: boolean | undefined
+}
+
+/**
+ * The boot, the wait for SIGINT or SIGTERM and the shutdown, as an effect:
+ * what `runMain` runs. Interrupting it turns readiness to `fail` at once,
+ * waits `shutdownDelay`, then releases in reverse order.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const main = <ROut, E>(
+  appLayer: Layer.Layer<Spine | ROut, E>,
+  options: MainOptions = {}
+): Effect.Effect<void, E> =>
+  Effect.gen(function*() {
+    const tables = options.tables ?? true
+    const scope = yield* Scope.make()
+    const booted = yield* Effect.exit(Layer.buildWithScope(appLayer, scope))
+    if (Exit.isFailure(booted)) {
+      yield* Scope.close(scope, booted)
+      const reason = Option.match(Cause.failureOption(booted.cause), {
+        onNone: () => Cause.pretty(booted.cause),
+        onSome: (error) => error instanceof Error ? error.message : String(error)
+      })
+      yield* Console.error(`Boot failed: ${reason}\nEverything that had started was released.`)
+      return yield* Effect.failCause(booted.cause)
+    }
+    const spine = Context.get(booted.value, Spine)
+    if (tables) yield* Console.log(Report.toText(yield* spine.report))
+    return yield* Effect.never.pipe(
+      Effect.onInterrupt(() =>
+        Effect.gen(function*() {
+          yield* spine.beginShutdown
+          yield* Effect.sleep(options.shutdownDelay ?? 0)
+          yield* Scope.close(scope, Exit.void)
+          if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
+        })
+      )
+    )
+  })
+
+/**
+ * Runs an application as a main program on `NodeRuntime.runMain`: boots,
+ * prints the boot table and runs until SIGINT or SIGTERM; then readiness
+ * turns `fail`, the drain delay passes, packages are released in reverse
+ * order within their stop timeouts, the shutdown table is printed and the
+ * process exits 0. A failed boot prints what failed, releases what had
+ * started and exits 1.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runMain = <ROut, E>(appLayer: Layer.Layer<Spine | ROut, E>, options: MainOptions = {}): void =>
+  NodeRuntime.runMain(main(appLayer, options), { disableErrorReporting: true })

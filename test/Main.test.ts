@@ -1,0 +1,51 @@
+import { describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url))
+
+/** Runs the fixture; sends SIGTERM once stdout shows `ready`, if given. */
+const run = (env: Record<string, string>, signalWhen?: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(tsx, ["test/fixtures/main-app.ts"], { cwd: root, env: { ...process.env, ...env } })
+    let stdout = ""
+    let stderr = ""
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (signalWhen !== undefined && stdout.includes(signalWhen)) child.kill("SIGTERM")
+    })
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+describe("Spine.runMain", () => {
+  it("boots, prints the table, and on SIGTERM releases in reverse order and exits 0", async () => {
+    const { code, stdout } = await run({}, "readiness pass")
+    expect(code).toBe(0)
+    const lines = stdout.split("\n")
+    expect(lines[0]).toMatch(/^PACKAGE\s+VERSION\s+STATE/)
+    expect(lines.filter((line) => line.startsWith("released "))).toEqual([
+      "released api",
+      "released db",
+      "released config"
+    ])
+    const table = lines.slice(lines.findIndex((line) => /^PACKAGE\s+STOP$/.test(line)) + 1).filter((l) => l !== "")
+    expect(table.map((line) => line.split(/\s+/)[0])).toEqual(["api", "db", "config"])
+  })
+
+  it("exits 1 when the boot fails, naming the package and releasing what had started", async () => {
+    const { code, stderr, stdout } = await run({ BOOT_FAIL: "1" })
+    expect(code).toBe(1)
+    expect(stderr).toContain(`Boot failed: Package "api" failed to start after 1 attempt: api cannot connect`)
+    expect(stdout.split("\n").filter((line) => line.startsWith("released "))).toEqual([
+      "released db",
+      "released config"
+    ])
+  })
+})
