@@ -1,0 +1,258 @@
+/**
+ * HTTP probes and reports for a running spine, over `@effect/platform`:
+ * `/livez` and `/readyz` for load balancers and orchestrators, `/health`,
+ * `/report` and `/graph` for people. Every route reads the spine's cached
+ * state and never runs a health check.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Spine, SpineHttp } from "@auth-spine/core"
+ *
+ * const AppLive = Spine.layer({ packages })
+ * const HttpLive = SpineHttp.layer({ port: 9000, prefix: "/ops" }).pipe(Layer.provide(AppLive))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpServerError } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import type * as Health from "../Health.js"
+import * as Spine from "../Spine.js"
+
+/**
+ * When `/health` includes each package's `details`: `"never"` (the default),
+ * `"always"`, or `"authorized"`, when `authorize` accepts the request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Details = "never" | "always" | "authorized"
+
+/**
+ * Decides whether a request may see health details.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Authorize = (
+  request: HttpServerRequest.HttpServerRequest
+) => Effect.Effect<boolean> | boolean
+
+/**
+ * The options of `router`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RouterOptions {
+  /** Prepended to every path, e.g. `"/ops"`. Default: none. */
+  readonly prefix?: string | undefined
+  /** When `/health` includes package details. Default `"never"`. */
+  readonly details?: Details | undefined
+  /** Used when `details` is `"authorized"`; without it, details are never shown. */
+  readonly authorize?: Authorize | undefined
+}
+
+/**
+ * The options of `layer`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends RouterOptions {
+  /** The port to listen on; `0` picks a free one. */
+  readonly port: number
+}
+
+/**
+ * One entry of the IETF health-check response draft's `checks`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HealthCheck {
+  readonly componentId: string
+  readonly status: Health.HealthStatus
+  /** ISO time of the last check; absent before the first. */
+  readonly time?: string
+  readonly observedValue: number
+  readonly observedUnit: "ms"
+  /** The errors of the last failing run, joined. */
+  readonly output?: string
+}
+
+/**
+ * The body of `/readyz`, following the IETF health-check response draft.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HealthResponse {
+  readonly status: Health.HealthStatus
+  readonly checks: Readonly<Record<string, ReadonlyArray<HealthCheck>>>
+}
+
+/**
+ * The cached system health as an IETF health-check response: one check per
+ * package, keyed `"<package>:health"`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const toHealthResponse = (health: Health.SystemHealth): HealthResponse => {
+  const checks: Record<string, ReadonlyArray<HealthCheck>> = {}
+  for (const pkg of Object.values(health.packages)) {
+    checks[`${pkg.name}:health`] = [{
+      componentId: pkg.name,
+      status: pkg.status,
+      ...(pkg.lastCheck === undefined ? {} : { time: pkg.lastCheck.toISOString() }),
+      observedValue: pkg.durationMs,
+      observedUnit: "ms",
+      ...(pkg.errors.length === 0 ? {} : { output: pkg.errors.join("; ") })
+    }]
+  }
+  return { status: health.status, checks }
+}
+
+/**
+ * The cached system health as Kubernetes-style verbose lines: `[+]name ok`,
+ * `[-]name failed: errors`, then `readyz check passed` or `readyz check failed`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const toVerboseText = (health: Health.SystemHealth): string => {
+  const lines = Object.values(health.packages).map((pkg) => {
+    if (pkg.status === "fail") {
+      return `[-]${pkg.name} failed${pkg.errors.length === 0 ? "" : `: ${pkg.errors.join("; ")}`}`
+    }
+    return `[+]${pkg.name} ${pkg.status === "warn" ? "warn" : "ok"}`
+  })
+  lines.push(health.ready ? "readyz check passed" : "readyz check failed")
+  return `${lines.join("\n")}\n`
+}
+
+/** The health without any package's details. */
+const withoutDetails = (health: Health.SystemHealth): Health.SystemHealth => {
+  const packages: Record<string, Health.PackageHealth> = {}
+  for (const [name, pkg] of Object.entries(health.packages)) {
+    const { details: _, ...rest } = pkg
+    packages[name] = rest
+  }
+  return { ...health, packages }
+}
+
+const normalizePrefix = (prefix: string | undefined): string => {
+  const trimmed = (prefix ?? "").replace(/\/+$/, "")
+  return trimmed === "" ? "" : trimmed.startsWith("/") ? trimmed : `/${trimmed}`
+}
+
+/** Whether a query flag is present and not explicitly off (`?verbose`, `?verbose=1`). */
+const flag = (params: Readonly<Record<string, string | ReadonlyArray<string>>>, name: string): boolean => {
+  const value = params[name]
+  if (value === undefined) return false
+  const last = typeof value === "string" ? value : value[value.length - 1]
+  return last !== "false" && last !== "0"
+}
+
+const statusOf = (ready: boolean) => ready ? 200 : 503
+
+/**
+ * The probe and report routes, needing the `Spine` service:
+ *
+ * - `GET /livez`: `200 ok` while booting or ready, `503 stopping` once shutdown began
+ * - `GET /readyz`: `application/health+json` (IETF health-check draft), 200 for
+ *   `pass` and `warn`, 503 for `fail`; `?verbose` gives Kubernetes-style text lines
+ * - `GET /health`: the cached `SystemHealth` (always 200), package details as `details` allows
+ * - `GET /report`: the spine's report as JSON
+ * - `GET /graph`: the package graph as Mermaid, or DOT with `?format=dot`
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const router = (options: RouterOptions = {}): HttpRouter.HttpRouter<never, Spine.Spine> => {
+  const prefix = normalizePrefix(options.prefix)
+  const path = (route: `/${string}`): `/${string}` => `${prefix}${route}` as `/${string}`
+  const details = options.details ?? "never"
+  const authorize = options.authorize
+
+  const showDetails: Effect.Effect<boolean, never, HttpServerRequest.HttpServerRequest> = details === "always"
+    ? Effect.succeed(true)
+    : details === "never" || authorize === undefined
+    ? Effect.succeed(false)
+    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const allowed = authorize(request)
+      return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
+    })
+
+  return HttpRouter.empty.pipe(
+    HttpRouter.get(
+      path("/livez"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const phase = yield* spine.phase
+        return phase === "booting" || phase === "ready"
+          ? HttpServerResponse.text("ok")
+          : HttpServerResponse.text("stopping", { status: 503 })
+      })
+    ),
+    HttpRouter.get(
+      path("/readyz"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const health = yield* spine.health
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        const status = statusOf(health.ready)
+        return flag(params, "verbose")
+          ? HttpServerResponse.text(toVerboseText(health), { status })
+          : HttpServerResponse.unsafeJson(toHealthResponse(health), {
+            status,
+            contentType: "application/health+json"
+          })
+      })
+    ),
+    HttpRouter.get(
+      path("/health"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const health = yield* spine.health
+        const body = (yield* showDetails) ? health : withoutDetails(health)
+        return HttpServerResponse.unsafeJson(body)
+      })
+    ),
+    HttpRouter.get(
+      path("/report"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        return HttpServerResponse.unsafeJson(yield* spine.report)
+      })
+    ),
+    HttpRouter.get(
+      path("/graph"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const graph = yield* spine.graph
+        const params = yield* HttpServerRequest.ParsedSearchParams
+        return params.format === "dot"
+          ? HttpServerResponse.text(graph.toDot(), { contentType: "text/vnd.graphviz" })
+          : HttpServerResponse.text(graph.toMermaid(), { contentType: "text/vnd.mermaid" })
+      })
+    )
+  )
+}
+
+/**
+ * Serves `router(options)` on `options.port` with Node's HTTP server, for as
+ * long as the layer's scope is open. Needs the `Spine` service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<never, HttpServerError.ServeError, Spine.Spine> =>
+  HttpServer.serve()(router(options)).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port }))
+  )

@@ -1,0 +1,265 @@
+import { HttpClient, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Exit, Layer, Schedule, Schema, Scope } from "effect"
+import { createServer as createNetServer } from "node:net"
+import * as SpineHttp from "../../src/http/SpineHttp.js"
+import type { Health } from "../../src/index.js"
+import { Package, Report, Spine } from "../../src/index.js"
+
+class Database extends Context.Tag("http-test/Database")<Database, { readonly url: string }>() {}
+class Cache extends Context.Tag("http-test/Cache")<Cache, { readonly size: number }>() {}
+
+const database = (check: () => Effect.Effect<void | Health.HealthDetail, unknown> = () => Effect.void) =>
+  Package.make({
+    name: "database",
+    version: "1.0.0",
+    provides: Database,
+    layer: Layer.succeed(Database, { url: "memory://" }),
+    health: () => check()
+  })
+
+const cache = Package.make({
+  name: "cache",
+  version: "1.0.0",
+  provides: Cache,
+  requires: [Database],
+  layer: Layer.succeed(Cache, { size: 1 }),
+  health: () => Effect.succeed({ details: { hits: 42 } })
+})
+
+const brokenCache = Package.make({
+  name: "cache",
+  version: "1.0.0",
+  provides: Cache,
+  optional: true,
+  layer: Layer.fail("connection refused")
+})
+
+/**
+ * Boots the spine in a scope of its own (closed by the caller or left to the
+ * test), runs its checks once and serves the router on the test server.
+ */
+const serve = (layer: Layer.Layer<Spine.Spine, unknown>, options: SpineHttp.RouterOptions = {}) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+    yield* spine.checkHealth()
+    yield* HttpServer.serveEffect()(SpineHttp.router(options)).pipe(Effect.provideService(Spine.Spine, spine))
+    return { spine, scope }
+  })
+
+const get = (path: string) =>
+  Effect.gen(function*() {
+    const response = yield* HttpClient.get(path)
+    return {
+      status: response.status,
+      contentType: response.headers["content-type"],
+      text: yield* response.text
+    }
+  })
+
+const spineOf = (packages: ReadonlyArray<Package.Any>) => Spine.layer({ packages, health: { enabled: false } })
+
+describe("SpineHttp", () => {
+  it.scopedLive("ready: /livez ok, /readyz 200 pass with one check per package", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database(), cache]))
+      expect(yield* get("/livez")).toMatchObject({ status: 200, text: "ok" })
+      const readyz = yield* get("/readyz")
+      expect(readyz.status).toBe(200)
+      expect(readyz.contentType).toContain("application/health+json")
+      const body = JSON.parse(readyz.text)
+      expect(body.status).toBe("pass")
+      expect(Object.keys(body.checks).sort()).toEqual(["cache:health", "database:health"])
+      const [check] = body.checks["database:health"]
+      expect(check).toMatchObject({ componentId: "database", status: "pass", observedUnit: "ms" })
+      expect(typeof check.observedValue).toBe("number")
+      expect(new Date(check.time).toISOString()).toBe(check.time)
+      expect(check.output).toBeUndefined()
+      const verbose = yield* get("/readyz?verbose")
+      expect(verbose.status).toBe(200)
+      expect(verbose.text).toContain("[+]database ok")
+      expect(verbose.text.trimEnd().endsWith("readyz check passed")).toBe(true)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("degraded: a failed optional package gives 200 warn", () =>
+    Effect.gen(function*() {
+      const { spine } = yield* serve(spineOf([database(), brokenCache]))
+      expect(yield* spine.state("cache")).toBe("failed")
+      const readyz = yield* get("/readyz")
+      expect(readyz.status).toBe(200)
+      const body = JSON.parse(readyz.text)
+      expect(body.status).toBe("warn")
+      expect(body.checks["cache:health"][0]).toMatchObject({ componentId: "cache", status: "fail" })
+      expect(body.checks["database:health"][0].status).toBe("pass")
+      expect(yield* get("/livez")).toMatchObject({ status: 200, text: "ok" })
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("failed: a failing required check gives 503 fail; ?verbose names it", () =>
+    Effect.gen(function*() {
+      let healthy = true
+      const { spine } = yield* serve(
+        spineOf([database(() => healthy ? Effect.void : Effect.fail(new Error("disk full"))), cache])
+      )
+      expect((yield* get("/readyz")).status).toBe(200)
+      healthy = false
+      // probes read the cache: nothing changes until the checks run
+      expect((yield* get("/readyz")).status).toBe(200)
+      yield* spine.checkHealth()
+      const readyz = yield* get("/readyz")
+      expect(readyz.status).toBe(503)
+      const body = JSON.parse(readyz.text)
+      expect(body.status).toBe("fail")
+      expect(body.checks["database:health"][0]).toMatchObject({ status: "fail", output: "disk full" })
+      const verbose = yield* get("/readyz?verbose")
+      expect(verbose.status).toBe(503)
+      expect(verbose.text).toContain("[-]database failed: disk full")
+      expect(verbose.text).toContain("[+]cache ok")
+      expect(verbose.text.trimEnd().endsWith("readyz check failed")).toBe(true)
+      // liveness is not affected by package checks
+      expect((yield* get("/livez")).status).toBe(200)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("stopping: /livez and /readyz turn 503 once shutdown begins, and stay so when stopped", () =>
+    Effect.gen(function*() {
+      const { scope, spine } = yield* serve(spineOf([database(), cache]))
+      expect((yield* get("/livez")).status).toBe(200)
+      yield* spine.beginShutdown
+      expect(yield* spine.phase).toBe("stopping")
+      expect(yield* get("/livez")).toMatchObject({ status: 503, text: "stopping" })
+      const readyz = yield* get("/readyz")
+      expect(readyz.status).toBe(503)
+      expect(JSON.parse(readyz.text).status).toBe("fail")
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* spine.phase).toBe("stopped")
+      expect((yield* get("/livez")).status).toBe(503)
+      expect((yield* get("/readyz")).status).toBe(503)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("stopping: the probes answer 503 while packages are being released", () =>
+    Effect.gen(function*() {
+      const http = yield* HttpClient.HttpClient
+      const seen: Array<number> = []
+      const layer = Spine.layer({
+        packages: [database(), cache],
+        health: { enabled: false },
+        hooks: {
+          // the server is still up while the spine's scope closes
+          beforeShutdown: Effect.gen(function*() {
+            seen.push((yield* get("/livez")).status, (yield* get("/readyz")).status)
+          }).pipe(Effect.provideService(HttpClient.HttpClient, http), Effect.orDie)
+        }
+      })
+      const { scope } = yield* serve(layer)
+      yield* Scope.close(scope, Exit.void)
+      expect(seen).toEqual([503, 503])
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  describe("/health details", () => {
+    const details = (body: string) => JSON.parse(body).packages.cache.details
+
+    it.scopedLive("stripped by default", () =>
+      Effect.gen(function*() {
+        yield* serve(spineOf([database(), cache]))
+        const health = yield* get("/health")
+        expect(health.status).toBe(200)
+        const body = JSON.parse(health.text)
+        expect(body).toMatchObject({ status: "pass", ready: true, live: true })
+        expect(body.packages.cache.status).toBe("pass")
+        expect("details" in body.packages.cache).toBe(false)
+      }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+    it.scopedLive("kept with details: always", () =>
+      Effect.gen(function*() {
+        yield* serve(spineOf([database(), cache]), { details: "always" })
+        expect(details((yield* get("/health")).text)).toEqual({ hits: 42 })
+      }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+    it.scopedLive("with details: authorized, kept only when authorize says yes", () =>
+      Effect.gen(function*() {
+        yield* serve(spineOf([database(), cache]), {
+          details: "authorized",
+          authorize: (request) => Effect.succeed(request.headers["authorization"] === "Bearer secret")
+        })
+        expect(details((yield* get("/health")).text)).toBeUndefined()
+        const client = yield* HttpClient.HttpClient
+        const response = yield* client.get("/health", { headers: { authorization: "Bearer secret" } })
+        expect(details(yield* response.text)).toEqual({ hits: 42 })
+        const wrong = yield* client.get("/health", { headers: { authorization: "Bearer guess" } })
+        expect(details(yield* wrong.text)).toBeUndefined()
+      }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+    it.scopedLive("authorize may be a plain function; without one, authorized shows nothing", () =>
+      Effect.gen(function*() {
+        yield* serve(spineOf([database(), cache]), { details: "authorized", authorize: () => true })
+        expect(details((yield* get("/health")).text)).toEqual({ hits: 42 })
+      }).pipe(
+        Effect.zipRight(
+          Effect.gen(function*() {
+            yield* serve(spineOf([database(), cache]), { details: "authorized" })
+            expect(details((yield* get("/health")).text)).toBeUndefined()
+          }).pipe(Effect.provide(NodeHttpServer.layerTest))
+        ),
+        Effect.provide(NodeHttpServer.layerTest)
+      ))
+  })
+
+  it.scopedLive("/report: the report as JSON, readable with the Report schema", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database(), cache]))
+      const response = yield* get("/report")
+      expect(response.status).toBe(200)
+      expect(response.contentType).toContain("application/json")
+      const body = JSON.parse(response.text)
+      expect(body.summary).toMatchObject({ totalPackages: 2, overallHealth: "pass", initialized: true })
+      const report = yield* Schema.decodeUnknown(Report.Report)(body)
+      expect(report.packages.map((pkg) => pkg.name).sort()).toEqual(["cache", "database"])
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("/graph: Mermaid by default, DOT with ?format=dot", () =>
+    Effect.gen(function*() {
+      const { spine } = yield* serve(spineOf([database(), cache]))
+      const graph = yield* spine.graph
+      const mermaid = yield* get("/graph")
+      expect(mermaid.status).toBe(200)
+      expect(mermaid.text).toBe(graph.toMermaid())
+      expect(mermaid.text).toMatch(/^flowchart/)
+      const dot = yield* get("/graph?format=dot")
+      expect(dot.status).toBe(200)
+      expect(dot.text).toBe(graph.toDot())
+      expect(dot.text).toMatch(/digraph/)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("prefix: every route moves under it", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database(), cache]), { prefix: "/ops/" })
+      expect(yield* get("/ops/livez")).toMatchObject({ status: 200, text: "ok" })
+      expect((yield* get("/ops/readyz")).status).toBe(200)
+      expect((yield* get("/ops/graph?format=dot")).text).toMatch(/digraph/)
+      expect((yield* get("/livez")).status).toBe(404)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("layer: serves on a real port", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const spine = spineOf([database(), cache])
+      yield* Layer.launch(SpineHttp.layer({ port, prefix: "/ops" }).pipe(Layer.provide(spine))).pipe(Effect.forkScoped)
+      const response = yield* Effect.retry(
+        Effect.tryPromise(() => fetch(`http://127.0.0.1:${port}/ops/livez`)),
+        { times: 100, schedule: Schedule.spaced("20 millis") }
+      )
+      expect(response.status).toBe(200)
+      expect(yield* Effect.promise(() => response.text())).toBe("ok")
+    }))
+})
+
+const freePort = Effect.async<number>((resume) => {
+  const server = createNetServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
