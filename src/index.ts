@@ -53,4 +53,8 @@ export * as SpineError from "./SpineError.js"
 /**
  * @since 0.1.0
  */
+export * as SpineHttp from "./http/SpineHttp.js"
+/**
+ * @since 0.1.0
+ */
 export * as SpineTest from "./testing/SpineTest.js"
