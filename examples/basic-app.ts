@@ -8,12 +8,11 @@
  * dependency order and in parallel, how an optional package's failure degrades the app instead of stopping it, and
  * how everything is released in reverse order when the program ends or receives Ctrl-C / SIGTERM.
  *
- *   npm start                              boot, print a table, wait for Ctrl-C
+ *   npm start                              boot, print a table, serve probes on PORT (8080), wait for Ctrl-C
  *   EXAMPLE_EXIT_AFTER_BOOT=1 npm start    boot, print a table, release everything and exit
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Clock, Config, Console, Context, Data, Effect, Layer, Option, Redacted, Ref } from "effect"
-import { Package, Report, Spine } from "../src/index.js"
+import { Package, Spine, SpineHttp } from "../src/index.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // config: settings read with Effect's `Config` (environment variables by default). Every setting has a default, so
@@ -239,50 +238,36 @@ const AppLive = Spine.layer({
 })
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The boot table: `Report.toText` over `spine.report` (metadata, states, health and the timeline in one JSON value).
+// The program: `Spine.runMain` boots, prints the boot table (`Report.toText`), runs `program` with the services, then
+// serves until Ctrl-C / SIGTERM: readiness turns `fail` at once, then packages are released in reverse order and the
+// shutdown table is printed; exit code 0. A failed boot prints the package and its cause and exits 1.
 // ---------------------------------------------------------------------------------------------------------------------
 
-const printBootTable = Effect.gen(function*() {
+const port = Number(process.env.PORT ?? 8080)
+const exitAfterBoot = process.env.EXAMPLE_EXIT_AFTER_BOOT === "1"
+
+const program = Effect.gen(function*() {
   const spine = yield* Spine.Spine
   yield* spine.checkHealth()
-  yield* Console.log(Report.toText(yield* spine.report))
+
+  const settings = yield* AppConfig
+  yield* Console.log(`\n${settings.appName}: database ${settings.databaseUrl}, password ${settings.databasePassword}`)
+
+  const api = yield* Api
+  const id = yield* api.signUp("ada@example.com")
+  const email = yield* api.findUser(id)
+  const auditEvents = yield* (yield* AuditLog).count
+  yield* Console.log(
+    `api: signed up ${Option.getOrElse(email, () => "?")} as ${id}; audit log: ${auditEvents} event(s)`
+  )
+
+  // An optional service is used only if it started.
+  const search = yield* Effect.serviceOption(SearchIndex)
+  yield* Console.log(`search: ${Option.isSome(search) ? "available" : "unavailable, the app runs without it"}`)
+  if (!exitAfterBoot) yield* Console.log(`\nprobes on http://localhost:${port}/readyz; press Ctrl-C to stop`)
 })
 
-// ---------------------------------------------------------------------------------------------------------------------
-// The program: boot, print the table, use the services, then wait for Ctrl-C.
-// ---------------------------------------------------------------------------------------------------------------------
+// HTTP probes and reports (/livez, /readyz, /health, /report, /graph) next to the packages.
+const ServerLive = SpineHttp.layer({ port }).pipe(Layer.provideMerge(AppLive))
 
-const main = Effect.gen(function*() {
-  const exitAfterBoot = yield* Config.boolean("EXAMPLE_EXIT_AFTER_BOOT").pipe(Config.withDefault(false))
-
-  // Build the spine into this program's scope (see `Effect.scoped` below): closing that scope, on normal exit or on
-  // interruption, releases every package in reverse dependency order.
-  const context = yield* Layer.build(AppLive)
-
-  yield* Effect.gen(function*() {
-    yield* printBootTable
-
-    const settings = yield* AppConfig
-    yield* Console.log(`\n${settings.appName}: database ${settings.databaseUrl}, password ${settings.databasePassword}`)
-
-    const api = yield* Api
-    const id = yield* api.signUp("ada@example.com")
-    const email = yield* api.findUser(id)
-    const auditEvents = yield* (yield* AuditLog).count
-    yield* Console.log(
-      `api: signed up ${Option.getOrElse(email, () => "?")} as ${id}; audit log: ${auditEvents} event(s)`
-    )
-
-    // An optional service is used only if it started.
-    const search = yield* Effect.serviceOption(SearchIndex)
-    yield* Console.log(`search: ${Option.isSome(search) ? "available" : "unavailable, the app runs without it"}`)
-  }).pipe(Effect.provide(context))
-
-  if (exitAfterBoot) return
-  yield* Console.log("\nPress Ctrl-C to stop")
-  return yield* Effect.never
-}).pipe(Effect.scoped)
-
-// `runMain` turns SIGINT / SIGTERM into an interruption of `main`: its scope closes, packages are released, and the
-// process exits with code 0. A failed boot exits with code 1 and prints the error.
-NodeRuntime.runMain(main)
+Spine.runMain(ServerLive, { program, keepAlive: !exitAfterBoot, shutdownDelay: exitAfterBoot ? 0 : "200 millis" })

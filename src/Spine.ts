@@ -344,11 +344,15 @@ const toTimelineEntry = (entry: scheduler.Entry): TimelineEntry => ({
  * @since 0.1.0
  * @category models
  */
-export interface MainOptions {
+export interface MainOptions<R = never, E = never> {
   /** Between readiness turning `fail` and the release, for load balancers to notice. Default 0. */
   readonly shutdownDelay?: Duration.DurationInput | undefined
   /** Print the boot and shutdown tables. Default `true`. */
   readonly tables?: boolean | undefined
+  /** The application's own work, run after the boot table with the layer's services. */
+  readonly program?: Effect.Effect<unknown, E, R> | undefined
+  /** `false`: end (and release everything) when `program` ends, instead of waiting for a signal. Default `true`. */
+  readonly keepAlive?: boolean | undefined
 }
 
 /**
@@ -359,10 +363,10 @@ export interface MainOptions {
  * @since 0.1.0
  * @category running
  */
-export const main = <ROut, E>(
+export const main = <ROut, E, E2 = never>(
   appLayer: Layer.Layer<Spine | ROut, E>,
-  options: MainOptions = {}
-): Effect.Effect<void, E> =>
+  options: MainOptions<Spine | ROut, E2> = {}
+): Effect.Effect<void, E | E2> =>
   Effect.gen(function*() {
     const tables = options.tables ?? true
     const scope = yield* Scope.make()
@@ -377,17 +381,19 @@ export const main = <ROut, E>(
       return yield* Effect.failCause(booted.cause)
     }
     const spine = Context.get(booted.value, Spine)
-    if (tables) yield* Console.log(Report.toText(yield* spine.report))
-    return yield* Effect.never.pipe(
-      Effect.onInterrupt(() =>
-        Effect.gen(function*() {
-          yield* spine.beginShutdown
-          yield* Effect.sleep(options.shutdownDelay ?? 0)
-          yield* Scope.close(scope, Exit.void)
-          if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
-        })
-      )
-    )
+    const shutdown = (exit: Exit.Exit<unknown, unknown>) =>
+      Effect.gen(function*() {
+        yield* spine.beginShutdown
+        if (Exit.isInterrupted(exit)) yield* Effect.sleep(options.shutdownDelay ?? 0)
+        yield* Scope.close(scope, Exit.void)
+        if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
+      })
+    return yield* Effect.gen(function*() {
+      if (tables) yield* Console.log(Report.toText(yield* spine.report))
+      const program = options.program
+      if (program !== undefined) yield* Effect.mapInputContext(program, (_: Context.Context<never>) => booted.value)
+      if (options.keepAlive ?? true) yield* Effect.never
+    }).pipe(Effect.onExit((exit) => shutdown(exit)))
   })
 
 /**
@@ -401,5 +407,7 @@ export const main = <ROut, E>(
  * @since 0.1.0
  * @category running
  */
-export const runMain = <ROut, E>(appLayer: Layer.Layer<Spine | ROut, E>, options: MainOptions = {}): void =>
-  NodeRuntime.runMain(main(appLayer, options), { disableErrorReporting: true })
+export const runMain = <ROut, E, E2 = never>(
+  appLayer: Layer.Layer<Spine | ROut, E>,
+  options: MainOptions<Spine | ROut, E2> = {}
+): void => NodeRuntime.runMain(main(appLayer, options), { disableErrorReporting: true })

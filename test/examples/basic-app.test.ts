@@ -10,7 +10,7 @@ describe("examples/basic-app.ts", () => {
   it("boots, degrades, prints its table and releases in reverse order", async () => {
     const { stdout } = await promisify(execFile)(tsx, ["examples/basic-app.ts"], {
       cwd: root,
-      env: { ...process.env, EXAMPLE_EXIT_AFTER_BOOT: "1", DATABASE_PASSWORD: "hunter2-topsecret" },
+      env: { ...process.env, EXAMPLE_EXIT_AFTER_BOOT: "1", PORT: "0", DATABASE_PASSWORD: "hunter2-topsecret" },
       timeout: 60_000
     })
     const row = (name: string) => stdout.split("\n").find((line) => line.startsWith(`${name} `))
