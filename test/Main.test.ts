@@ -29,7 +29,7 @@ describe("Spine.runMain", () => {
     const { code, stdout } = await run({}, "readiness pass")
     expect(code).toBe(0)
     const lines = stdout.split("\n")
-    expect(lines[0]).toMatch(/^PACKAGE\s+VERSION\s+STATE/)
+    expect(lines.find((line) => line.startsWith("PACKAGE"))).toMatch(/^PACKAGE\s+VERSION\s+STATE/)
     expect(lines.filter((line) => line.startsWith("released "))).toEqual([
       "released api",
       "released db",
@@ -37,6 +37,14 @@ describe("Spine.runMain", () => {
     ])
     const table = lines.slice(lines.findIndex((line) => /^PACKAGE\s+STOP$/.test(line)) + 1).filter((l) => l !== "")
     expect(table.map((line) => line.split(/\s+/)[0])).toEqual(["api", "db", "config"])
+  })
+
+  it("releases what had started when SIGTERM arrives during boot, and exits 0", async () => {
+    const { code, stdout } = await run({ SLOW: "1" }, "acquired db")
+    expect(code).toBe(0)
+    const lines = stdout.split("\n")
+    expect(lines.filter((line) => line.startsWith("acquired "))).toEqual(["acquired config", "acquired db"])
+    expect(lines.filter((line) => line.startsWith("released "))).toEqual(["released db", "released config"])
   })
 
   it("exits 1 when the boot fails, naming the package and releasing what had started", async () => {

@@ -1,0 +1,52 @@
+/**
+ * Graceful shutdown, end to end: the main example as a child process with its
+ * probes on an ephemeral port, stopped with SIGTERM once ready (a SIGTERM
+ * during boot is tested in test/Main.test.ts).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+const status = (port: number, path: string) =>
+  fetch(`http://127.0.0.1:${port}${path}`).then((response) => response.status, () => 0)
+
+const start = (port: number) => {
+  const child = spawn(tsx, ["examples/basic-app.ts"], { cwd: root, env: { ...process.env, PORT: String(port) } })
+  let stdout = ""
+  child.stdout.on("data", (chunk) => (stdout += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+  const killer = setTimeout(() => child.kill("SIGKILL"), 45_000)
+  void exited.then(() => clearTimeout(killer))
+  return { child, exited, output: () => stdout }
+}
+
+describe("graceful shutdown of the main example", () => {
+  it("turns /readyz 503 before any package stops, releases in reverse order, exits 0", async () => {
+    const port = await freePort()
+    const app = start(port)
+    while (await status(port, "/readyz") !== 200) await new Promise((r) => setTimeout(r, 50))
+    app.child.kill("SIGTERM")
+    let sawUnready = false
+    while (app.output().indexOf("released") === -1 && !sawUnready) {
+      const code = await status(port, "/readyz")
+      if (code === 503) sawUnready = app.output().indexOf("released") === -1
+      if (code === 0) break
+    }
+    expect(sawUnready).toBe(true)
+    expect(await app.exited).toBe(0)
+    const released = app.output().split("\n").filter((line) => line.startsWith("released "))
+    expect(released).toEqual(["released api", "released audit-log", "released database", "released config"])
+  })
+})
