@@ -9,7 +9,7 @@
  * the mock. `SpineTest.layer` boots the packages with short timeouts and no scheduled health checks.
  *
  * The mock implements only what the users service needs; `migrate` is left out, and calling it would die with
- * `Package.mock: "migrate" of package "database" is not implemented`.
+ * `Package.mock: "migrate" of package "database" has no implementation in this mock`.
  */
 import { expect, layer } from "@effect/vitest"
 import { Config, Context, Data, Effect, Layer, Option } from "effect"

@@ -378,7 +378,7 @@ export const info = (self: Any): Info => ({
  * message naming the package and the member.
  */
 const unimplemented = (pkg: string, member: string): unknown => {
-  const dead = Effect.dieMessage(`Package.mock: "${member}" of package "${pkg}" is not implemented`)
+  const dead = Effect.dieMessage(`Package.mock: "${member}" of package "${pkg}" has no implementation in this mock`)
   const stub = () => dead
   Object.assign(stub, dead)
   Object.setPrototypeOf(stub, Object.getPrototypeOf(dead))

@@ -137,10 +137,10 @@ describe("Package.mock", () => {
       )
       expect(result.found).toEqual(Option.some(alice))
       expect(defectMessage(result.called)).toEqual(
-        Option.some(`Package.mock: "insertUser" of package "database" is not implemented`)
+        Option.some(`Package.mock: "insertUser" of package "database" has no implementation in this mock`)
       )
       expect(defectMessage(result.yielded)).toEqual(
-        Option.some(`Package.mock: "count" of package "database" is not implemented`)
+        Option.some(`Package.mock: "count" of package "database" has no implementation in this mock`)
       )
     }))
 })
