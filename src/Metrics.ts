@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import { Effect, Metric, MetricBoundaries, MetricState } from "effect"
-import type { PackageState } from "./Lifecycle.js"
 
 const seconds = MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 })
 
@@ -84,17 +83,6 @@ export const bootDuration = Metric.gauge("spine_boot_duration_seconds", {
  * @category metrics
  */
 export const packages = Metric.gauge("spine_packages", { description: "Packages per state" })
-
-/**
- * Sets `spine_packages{state}` for every state.
- *
- * @since 0.1.0
- * @category recording
- */
-export const recordStates = (counts: ReadonlyMap<PackageState, number>) =>
-  Effect.forEach(counts, ([state, count]) => Metric.set(Metric.tagged(packages, "state", state), count), {
-    discard: true
-  })
 
 /**
  * One metric's current value.

@@ -10,6 +10,7 @@
  */
 import type { Cause } from "effect"
 import { Context, Data, Effect } from "effect"
+import { reasonOf } from "./internal/cause.js"
 import type * as Package from "./Package.js"
 
 /**
@@ -118,11 +119,6 @@ export const run = <A>(point: HookPoint<A>, input: A): Effect.Effect<void, HookR
             new HookRejected({ hook: point.name, handler: handler.name, cause, reason: reasonOf(cause) })
           )), { discard: true })
   )
-
-const reasonOf = (cause: Cause.Cause<unknown>) => {
-  const failure = cause._tag === "Fail" ? cause.error : cause._tag === "Die" ? cause.defect : undefined
-  return failure instanceof Error ? failure.message : failure === undefined ? "rejected" : String(failure)
-}
 
 /**
  * Builds the `Extensions` service over handlers in registration order.

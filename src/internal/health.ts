@@ -9,8 +9,8 @@ import { Duration, Effect, Exit, FiberId, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
+import { reasonOf } from "./cause.js"
 import type { Entry, Runtime } from "./scheduler.js"
-import { reasonOf } from "./scheduler.js"
 
 /** The mutable health record of one package. */
 interface Record {

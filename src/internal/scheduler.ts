@@ -33,6 +33,7 @@ import { countByState, packageStates, SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
 import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
+import { reasonOf } from "./cause.js"
 import { type Node, type Resolved, walk } from "./graph.js"
 import * as Timers from "./timers.js"
 
@@ -174,14 +175,6 @@ export const setPhase = (runtime: Runtime, to: SpinePhase) =>
 /** Logs from synchronous bookkeeping, in a fiber of its own (rare paths only). */
 const log = (runtime: Runtime, level: "warning" | "error", message: string) => {
   runtime.fork(level === "warning" ? Effect.logWarning(message) : Effect.logError(message))
-}
-
-/** A readable reason from a failure cause, without stack traces. */
-export const reasonOf = (cause: Cause.Cause<unknown>): string => {
-  const squashed = Cause.squash(cause)
-  if (squashed instanceof Error) return squashed.message
-  if (typeof squashed === "object" && squashed !== null && "_tag" in squashed) return String(squashed._tag)
-  return String(squashed)
 }
 
 const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout ?? runtime.defaults.stopTimeout
