@@ -1,28 +1,19 @@
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
+import { startScript } from "./utils.js"
 
-const root = fileURLToPath(new URL("..", import.meta.url))
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url))
-
-/** Runs the fixture; sends SIGTERM once stdout shows `ready`, if given. */
-const run = (env: Record<string, string>, signalWhen?: string) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(tsx, ["test/fixtures/main-app.ts"], { cwd: root, env: { ...process.env, ...env } })
-    let stdout = ""
-    let stderr = ""
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-      if (signalWhen !== undefined && stdout.includes(signalWhen)) child.kill("SIGTERM")
-    })
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+/** Runs the fixture; sends one SIGTERM once stdout shows `signalWhen`, if given. */
+const run = (env: Record<string, string>, signalWhen?: string) => {
+  const app = startScript("test/fixtures/main-app.ts", env, 30_000)
+  if (signalWhen !== undefined) {
+    const onData = () => {
+      if (!app.stdout().includes(signalWhen)) return
+      app.child.stdout.off("data", onData)
+      app.child.kill("SIGTERM")
+    }
+    app.child.stdout.on("data", onData)
+  }
+  return app.exited
+}
 
 describe("Spine.runMain", () => {
   it("boots, prints the table, and on SIGTERM releases in reverse order and exits 0", async () => {

@@ -1,5 +1,41 @@
 import type { Exit } from "effect"
 import { Chunk, Clock, Effect, Fiber, Option, TestClock } from "effect"
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/**
+ * Starts a TypeScript program of this repository as a child process: node
+ * itself with tsx as a loader, so a signal sent to the child reaches the
+ * program directly. (The `tsx` command runs the program in a second process
+ * and relays signals with a 30 ms window, which a loaded machine misses, and
+ * then kills it with SIGKILL.) The child is killed after `killAfterMs`.
+ */
+export const startScript = (
+  script: string,
+  env: Record<string, string> = {},
+  killAfterMs = 45_000
+): {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly exited: Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>
+  readonly stdout: () => string
+} => {
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: root, env: { ...process.env, ...env } })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (chunk) => (stdout += chunk))
+  child.stderr.on("data", (chunk) => (stderr += chunk))
+  const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs)
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => {
+      clearTimeout(killer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+  return { child, exited, stdout: () => stdout }
+}
 
 /**
  * Runs an effect in a fiber and moves the `TestClock` from one pending sleep

@@ -4,12 +4,8 @@
  * during boot is tested in test/Main.test.ts).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { spawn } from "node:child_process"
 import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
-
-const root = fileURLToPath(new URL("../..", import.meta.url))
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url))
+import { startScript } from "../utils.js"
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -22,31 +18,21 @@ const freePort = () =>
 const status = (port: number, path: string) =>
   fetch(`http://127.0.0.1:${port}${path}`).then((response) => response.status, () => 0)
 
-const start = (port: number) => {
-  const child = spawn(tsx, ["examples/basic-app.ts"], { cwd: root, env: { ...process.env, PORT: String(port) } })
-  let stdout = ""
-  child.stdout.on("data", (chunk) => (stdout += chunk))
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
-  const killer = setTimeout(() => child.kill("SIGKILL"), 45_000)
-  void exited.then(() => clearTimeout(killer))
-  return { child, exited, output: () => stdout }
-}
-
 describe("graceful shutdown of the main example", () => {
   it("turns /readyz 503 before any package stops, releases in reverse order, exits 0", async () => {
     const port = await freePort()
-    const app = start(port)
+    const app = startScript("examples/basic-app.ts", { PORT: String(port) })
     while (await status(port, "/readyz") !== 200) await new Promise((r) => setTimeout(r, 50))
     app.child.kill("SIGTERM")
     let sawUnready = false
-    while (app.output().indexOf("released") === -1 && !sawUnready) {
+    while (app.stdout().indexOf("released") === -1 && !sawUnready) {
       const code = await status(port, "/readyz")
-      if (code === 503) sawUnready = app.output().indexOf("released") === -1
+      if (code === 503) sawUnready = app.stdout().indexOf("released") === -1
       if (code === 0) break
     }
     expect(sawUnready).toBe(true)
-    expect(await app.exited).toBe(0)
-    const released = app.output().split("\n").filter((line) => line.startsWith("released "))
+    expect((await app.exited).code).toBe(0)
+    const released = app.stdout().split("\n").filter((line) => line.startsWith("released "))
     expect(released).toEqual(["released api", "released audit-log", "released database", "released config"])
   })
 })
