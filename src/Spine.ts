@@ -190,7 +190,8 @@ export const layer = <
       ...plugins.flatMap((plugin) => plugin.handlers)
     ])
     const hooks = [options.hooks ?? {}, ...plugins.map((plugin) => plugin.hooks)]
-    return Effect.gen(function*() {
+    // validation, configuration, hooks and every package start, traced as one `spine.boot` span
+    const booting = Effect.gen(function*() {
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
       const resolved = yield* Either.match(graph.resolve(packages, context), {
         onLeft: Effect.fail,
@@ -230,7 +231,7 @@ export const layer = <
           yield* scheduler.release(runtime, exit)
           yield* run((hook) => hook.afterShutdown)
           yield* scheduler.setPhase(runtime, "stopped")
-        })
+        }).pipe(Effect.withSpan("spine.shutdown", { root: true }))
       )
       yield* run((hook) => hook.beforeInit)
       yield* scheduler.boot(runtime)
@@ -241,6 +242,10 @@ export const layer = <
       )
       yield* run((hook) => hook.afterInit)
       yield* scheduler.setPhase(runtime, "ready")
+      return { runtime, health, service }
+    }).pipe(Effect.withSpan("spine.boot", { attributes: { "spine.packages": packages.length } }))
+    return Effect.gen(function*() {
+      const { health, runtime, service } = yield* booting
       yield* monitor.start(health)
       const services = scheduler.services(runtime)
       services.set(Spine.key, service)

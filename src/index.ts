@@ -57,4 +57,8 @@ export * as SpineHttp from "./http/SpineHttp.js"
 /**
  * @since 0.1.0
  */
+export * as SpineTelemetry from "./telemetry/SpineTelemetry.js"
+/**
+ * @since 0.1.0
+ */
 export * as SpineTest from "./testing/SpineTest.js"

@@ -1,8 +1,8 @@
 /**
  * HTTP probes and reports for a running spine, over `@effect/platform`:
- * `/livez` and `/readyz` for load balancers and orchestrators, `/health`,
- * `/report` and `/graph` for people. Every route reads the spine's cached
- * state and never runs a health check.
+ * `/livez` and `/readyz` for load balancers and orchestrators, `/metrics`
+ * for Prometheus, `/health`, `/report` and `/graph` for people. Every route
+ * reads the spine's cached state and never runs a health check.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@ import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
 import * as Spine from "../Spine.js"
+import * as SpineTelemetry from "../telemetry/SpineTelemetry.js"
 
 /**
  * When `/health` includes each package's `details`: `"never"` (the default),
@@ -162,11 +163,15 @@ const flag = (params: Readonly<Record<string, string | ReadonlyArray<string>>>, 
 const statusOf = (ready: boolean) => ready ? 200 : 503
 
 /**
- * The probe and report routes, needing the `Spine` service:
+ * The probe, metrics and report routes, needing the `Spine` service and a
+ * Prometheus scrape (`SpineTelemetry.PrometheusMetrics`, from
+ * `SpineTelemetry.layerPrometheus` or `SpineTelemetry.layer`):
  *
  * - `GET /livez`: `200 ok` while booting or ready, `503 stopping` once shutdown began
  * - `GET /readyz`: `application/health+json` (IETF health-check draft), 200 for
  *   `pass` and `warn`, 503 for `fail`; `?verbose` gives Kubernetes-style text lines
+ * - `GET /metrics`: every Effect metric in the Prometheus text format, through
+ *   `@effect/opentelemetry` and the OpenTelemetry Prometheus serializer
  * - `GET /health`: the cached `SystemHealth` (always 200), package details as `details` allows
  * - `GET /report`: the spine's report as JSON
  * - `GET /graph`: the package graph as Mermaid, or DOT with `?format=dot`
@@ -174,7 +179,9 @@ const statusOf = (ready: boolean) => ready ? 200 : 503
  * @since 0.1.0
  * @category routers
  */
-export const router = (options: RouterOptions = {}): HttpRouter.HttpRouter<never, Spine.Spine> => {
+export const router = (
+  options: RouterOptions = {}
+): HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> => {
   const prefix = normalizePrefix(options.prefix)
   const path = (route: `/${string}`): `/${string}` => `${prefix}${route}` as `/${string}`
   const details = options.details ?? "never"
@@ -216,6 +223,13 @@ export const router = (options: RouterOptions = {}): HttpRouter.HttpRouter<never
       })
     ),
     HttpRouter.get(
+      path("/metrics"),
+      Effect.gen(function*() {
+        const metrics = yield* SpineTelemetry.PrometheusMetrics
+        return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
+      })
+    ),
+    HttpRouter.get(
       path("/health"),
       Effect.gen(function*() {
         const spine = yield* Spine.Spine
@@ -247,12 +261,14 @@ export const router = (options: RouterOptions = {}): HttpRouter.HttpRouter<never
 
 /**
  * Serves `router(options)` on `options.port` with Node's HTTP server, for as
- * long as the layer's scope is open. Needs the `Spine` service.
+ * long as the layer's scope is open. Needs the `Spine` service; `/metrics`
+ * uses `SpineTelemetry.layer`'s scrape when that is provided too.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<never, HttpServerError.ServeError, Spine.Spine> =>
   HttpServer.serve()(router(options)).pipe(
+    Layer.provide(SpineTelemetry.layerPrometheus),
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.port }))
   )

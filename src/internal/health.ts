@@ -11,6 +11,7 @@ import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import { reasonOf } from "./cause.js"
 import type { Entry, Runtime } from "./scheduler.js"
+import * as Tracing from "./tracing.js"
 
 /** The mutable health record of one package. */
 interface Record {
@@ -173,6 +174,10 @@ const record = (
  * ready, or have no check, are skipped.
  */
 export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
+  // each check is a root span of its own: a scheduled round is not part of whatever forked the loop
+  Effect.flatMap(Tracing.current({ root: true }), (tracing) => runChecks(monitor, entries, tracing))
+
+const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tracing.Tracing | undefined) =>
   Effect.async<void>((resume) => {
     const { runtime, settings } = monitor
     const queue = entries.filter((entry) => entry.pkg.health !== undefined && entry.state === "ready")
@@ -194,20 +199,25 @@ export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monit
           }
           const service = entry.service.value
           const startedAt = clock.unsafeCurrentTimeMillis()
+          const span = Tracing.start(tracing, "spine.health.check", { "spine.package.name": entry.pkg.name })
+          const ended = (exit: Exit.Exit<unknown, unknown>) =>
+            Tracing.end(tracing, span, exit, { "spine.health.status": monitor.records[entry.node.index].status })
           let settled = false
           const cancel = runtime.timers.schedule(timeout, () => {
             if (settled) return
             settled = true
             record(monitor, entry, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
+            ended(Exit.fail(monitor.records[entry.node.index].errors[0]))
             fiber.unsafeInterruptAsFork(FiberId.none)
             if (next < queue.length) worker()
             finish()
           })
-          const exit = yield* Effect.exit(Effect.suspend(() => run(service)))
+          const exit = yield* Effect.exit(Tracing.within(span, Effect.suspend(() => run(service))))
           if (settled) return
           settled = true
           cancel()
           record(monitor, entry, exit, clock.unsafeCurrentTimeMillis() - startedAt)
+          ended(exit)
           finish()
         }
       }))

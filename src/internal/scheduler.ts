@@ -11,7 +11,7 @@
  * one to release. A fiber that outlives its timeout (a hanging finalizer) is
  * interrupted, reported and left behind, never waited for.
  */
-import type { Clock, Fiber, Layer as L } from "effect"
+import type { Clock, Fiber, Layer as L, Tracer } from "effect"
 import {
   Cause,
   Context,
@@ -36,6 +36,7 @@ import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../Sp
 import { reasonOf } from "./cause.js"
 import { type Node, type Resolved, walk } from "./graph.js"
 import * as Timers from "./timers.js"
+import * as Tracing from "./tracing.js"
 
 /** The mutable runtime record of one package. Internal: exposed only as snapshots. */
 export interface Entry {
@@ -277,6 +278,9 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     const settled = yield* Deferred.make<void>()
     const running = new Map<Entry, Fiber.RuntimeFiber<Built, unknown>>()
     const retries = new Map<Entry, Fiber.RuntimeFiber<unknown, unknown>>()
+    // one span per package start, a child of the caller's span (`spine.boot`)
+    const tracing = yield* Tracing.current()
+    const spans = new Map<Entry, Tracer.Span>()
     let aborted = false
 
     const settle = () => {
@@ -312,6 +316,13 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       if (aborted) return
       entry.startedAt = now(runtime)
       transition(runtime, entry, "starting", { attempt: 1 })
+      const span = Tracing.start(tracing, "spine.package.start", {
+        "spine.package.name": entry.pkg.name,
+        "spine.package.version": entry.pkg.version,
+        "spine.package.category": entry.pkg.category,
+        "spine.package.optional": entry.pkg.optional
+      })
+      if (span !== undefined) spans.set(entry, span)
       launch(entry, layer, Context.unsafeMake(services), undefined)
     }
 
@@ -325,7 +336,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       const attempt = ++entry.attempts
       Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
-      const fiber = runtime.fork(buildAttempt(runtime, entry, layer, deps, attempt))
+      const fiber = runtime.fork(Tracing.within(spans.get(entry), buildAttempt(runtime, entry, layer, deps, attempt)))
       running.set(entry, fiber)
       let timedOut = false
       observeWithin(runtime, fiber, timeout, (result) => {
@@ -362,7 +373,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         if (aborted) {
           // built while the boot was aborting: release it at once
           runtime.fork(Scope.close(exit.value.scope, Exit.void))
-          transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+          stoppedWhileStarting(entry)
           return settle()
         }
         entry.scope = exit.value.scope
@@ -371,10 +382,11 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         entry.durationMs = entry.readyAt - entry.startedAt!
         Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, entry.labels)
         transition(runtime, entry, "ready", { attempt: entry.attempts })
+        endSpan(entry, Exit.void)
         return resolved(entry)
       }
       if (aborted) {
-        transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+        stoppedWhileStarting(entry)
         return settle()
       }
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
@@ -401,7 +413,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       fiber.addObserver((next) => {
         retries.delete(entry)
         if (aborted) {
-          transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+          stoppedWhileStarting(entry)
           return settle()
         }
         if (Exit.isSuccess(next)) {
@@ -411,6 +423,19 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       })
     }
 
+    const stoppedWhileStarting = (entry: Entry) => {
+      transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
+      endSpan(entry, Exit.interrupt(FiberId.none))
+    }
+
+    const endSpan = (entry: Entry, exit: Exit.Exit<unknown, unknown>) => {
+      Tracing.end(tracing, spans.get(entry), exit, {
+        "spine.package.attempts": entry.attempts,
+        "spine.package.state": entry.state
+      })
+      spans.delete(entry)
+    }
+
     const failed = (entry: Entry, cause: Cause.Cause<unknown>) => {
       const error = initError(entry, cause)
       entry.durationMs = now(runtime) - entry.startedAt!
@@ -418,6 +443,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       Metrics.packageInitDuration.unsafeUpdate(entry.durationMs / 1000, entry.labels)
       Metrics.packageInitFailures.unsafeUpdate(1, entry.labels)
       transition(runtime, entry, "failed", { attempt: entry.attempts, reason: error.message })
+      endSpan(entry, Exit.fail(error))
       if (!entry.pkg.optional) {
         Deferred.unsafeDone(done, Exit.fail(error))
         return abort()

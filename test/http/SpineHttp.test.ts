@@ -1,11 +1,11 @@
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Schedule, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Schedule, Schema, Scope } from "effect"
 import { createServer as createNetServer } from "node:net"
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
-import { Package, Report, Spine } from "../../src/index.js"
+import { Package, Report, Spine, SpineTelemetry } from "../../src/index.js"
 
 class Database extends Context.Tag("http-test/Database")<Database, { readonly url: string }>() {}
 class Cache extends Context.Tag("http-test/Cache")<Cache, { readonly size: number }>() {}
@@ -46,7 +46,11 @@ const serve = (layer: Layer.Layer<Spine.Spine, unknown>, options: SpineHttp.Rout
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
     const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
     yield* spine.checkHealth()
-    yield* HttpServer.serveEffect()(SpineHttp.router(options)).pipe(Effect.provideService(Spine.Spine, spine))
+    const metrics = yield* Layer.build(SpineTelemetry.layerPrometheus)
+    yield* HttpServer.serveEffect()(SpineHttp.router(options)).pipe(
+      Effect.provideService(Spine.Spine, spine),
+      Effect.provide(metrics)
+    )
     return { spine, scope }
   })
 
@@ -82,6 +86,29 @@ describe("SpineHttp", () => {
       expect(verbose.status).toBe(200)
       expect(verbose.text).toContain("[+]database ok")
       expect(verbose.text.trimEnd().endsWith("readyz check passed")).toBe(true)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("/metrics: the Prometheus text of the spine's metrics and the application's own", () =>
+    Effect.gen(function*() {
+      const orders = Metric.counter("http_test_orders_total", { description: "Orders taken", incremental: true })
+      yield* Metric.increment(orders)
+      yield* Metric.increment(orders)
+      yield* serve(spineOf([database(), brokenCache]))
+      const response = yield* get("/metrics")
+      expect(response.status).toBe(200)
+      expect(response.contentType).toBe("text/plain; version=0.0.4; charset=utf-8")
+      const lines = response.text.split("\n")
+      const sample = (name: string, label: string) =>
+        lines.find((line) => line.startsWith(`${name}{`) && line.includes(label))?.split(" ").at(-1)
+      expect(lines).toContain("# TYPE spine_package_init_attempts_total counter")
+      expect(lines).toContain("# TYPE spine_package_up gauge")
+      expect(lines).toContain("# TYPE spine_package_init_duration_seconds histogram")
+      expect(sample("spine_package_up", `package="database"`)).toBe("1")
+      expect(sample("spine_package_up", `package="cache"`)).toBe("0")
+      expect(Number(sample("spine_package_init_failures_total", `package="cache"`))).toBeGreaterThanOrEqual(1)
+      expect(sample("spine_package_init_duration_seconds_count", `package="database"`)).toBeDefined()
+      expect(lines).toContain("# TYPE http_test_orders_total counter")
+      expect(sample("http_test_orders_total", "")).toBe("2")
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
   it.scopedLive("degraded: a failed optional package gives 200 warn", () =>

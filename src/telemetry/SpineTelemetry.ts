@@ -1,0 +1,216 @@
+/**
+ * OpenTelemetry for a spine, through `@effect/opentelemetry`'s `NodeSdk`.
+ *
+ * The spine traces itself: a `spine.boot` span covers validation,
+ * configuration, hooks and every package start, with one child span
+ * `spine.package.start` per package that started (attributes
+ * `spine.package.name`, `.version`, `.category`, `.optional`, `.attempts`,
+ * `.state`; error status when it failed); spans that a package's layer makes
+ * nest under its start span. Each health check is a root span
+ * `spine.health.check`, and the release a root span `spine.shutdown`. Every
+ * Effect metric, the spine's `spine_*` ones included, goes to the metric
+ * readers, and to `/metrics` of `SpineHttp` as Prometheus text.
+ *
+ * `layer` exports with OTLP over HTTP when the standard `OTEL_*` environment
+ * variables ask for it (see `Options.otlp`), and to span processors and
+ * metric readers of your own.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Spine, SpineHttp, SpineTelemetry } from "@auth-spine/core"
+ *
+ * const AppLive = Spine.layer({ packages }).pipe(
+ *   Layer.provideMerge(SpineTelemetry.layer({ serviceName: "orders", serviceVersion: "1.2.0" }))
+ * )
+ * Spine.runMain(SpineHttp.layer({ port: 8080 }).pipe(Layer.provideMerge(AppLive)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Metrics, NodeSdk, Resource } from "@effect/opentelemetry"
+import type { Attributes } from "@opentelemetry/api"
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import type { MetricReader } from "@opentelemetry/sdk-metrics"
+import { ConsoleMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { BatchSpanProcessor, ConsoleSpanExporter } from "@opentelemetry/sdk-trace-base"
+import type { ConfigError } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option } from "effect"
+
+/**
+ * Scrapes every Effect metric as Prometheus text, for `/metrics`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PrometheusMetrics extends Context.Tag("@auth-spine/core/SpineTelemetry/PrometheusMetrics")<
+  PrometheusMetrics,
+  {
+    /** The Prometheus text exposition (format 0.0.4) of every metric now. */
+    readonly scrape: Effect.Effect<string>
+  }
+>() {}
+
+/**
+ * The content type of the Prometheus text exposition.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+/** The Prometheus exporter (its server off) and serializer, fed by `@effect/opentelemetry`'s producer. */
+const prometheusOf: Layer.Layer<PrometheusMetrics, never, Resource.Resource> = Layer.scoped(
+  PrometheusMetrics,
+  Effect.gen(function*() {
+    const exporter = new PrometheusExporter({ preventServerStart: true })
+    yield* Metrics.registerProducer(yield* Metrics.makeProducer, () => exporter)
+    const serializer = new PrometheusSerializer()
+    return {
+      scrape: Effect.gen(function*() {
+        const { errors, resourceMetrics } = yield* Effect.promise(() => exporter.collect())
+        for (const error of errors) yield* Effect.logWarning("collecting metrics for /metrics failed", error)
+        return serializer.serialize(resourceMetrics)
+      })
+    }
+  })
+)
+
+/**
+ * `PrometheusMetrics` over the OpenTelemetry Prometheus exporter (its server
+ * off) and its serializer, fed by `@effect/opentelemetry`'s metric producer.
+ * Reuses the scrape of `layer` when that is provided; else makes one with the
+ * `Resource` provided, or the one `OTEL_SERVICE_NAME` and
+ * `OTEL_RESOURCE_ATTRIBUTES` describe. `SpineHttp.layer` includes it; add it
+ * yourself when you serve `SpineHttp.router` in a server of your own.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPrometheus: Layer.Layer<PrometheusMetrics> = Layer.unwrapEffect(Effect.gen(function*() {
+  const provided = yield* Effect.serviceOption(PrometheusMetrics)
+  if (Option.isSome(provided)) return Layer.succeed(PrometheusMetrics, provided.value)
+  const resource = Option.match(yield* Effect.serviceOption(Resource.Resource), {
+    onNone: () => Resource.layerFromEnv(),
+    onSome: (value) => Layer.succeed(Resource.Resource, value)
+  })
+  return Layer.provide(prometheusOf, resource)
+}))
+
+/**
+ * The options of `layer`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** `service.name`; `OTEL_SERVICE_NAME` overrides it. */
+  readonly serviceName: string
+  /** `service.version`. */
+  readonly serviceVersion?: string | undefined
+  /** More resource attributes; `OTEL_RESOURCE_ATTRIBUTES` adds to them. */
+  readonly attributes?: Attributes | undefined
+  /** Span processors of your own (an in-memory exporter in tests, say), besides the OTLP one. */
+  readonly spanProcessor?: SpanProcessor | ReadonlyArray<SpanProcessor> | undefined
+  /** Metric readers of your own, besides the OTLP one and the Prometheus scrape. */
+  readonly metricReader?: MetricReader | ReadonlyArray<MetricReader> | undefined
+  /**
+   * OTLP over HTTP: `"env"` (the default) exports traces and metrics when
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (or the signal's own
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._METRICS_ENDPOINT`) is set, or
+   * `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` name `otlp`; `true`
+   * always (to `http://localhost:4318` unless configured); `false` never.
+   */
+  readonly otlp?: boolean | "env" | undefined
+  /** How long the SDK may take to flush on shutdown. Default 3 seconds. */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+}
+
+/** The exporters an `OTEL_*_EXPORTER` variable names; unset means "otlp if an endpoint is set". */
+const exporters = (name: string) =>
+  Config.string(name).pipe(
+    Config.map((value) => value.split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "")),
+    Config.option
+  )
+
+/** The standard environment variables the SDK does not read by itself. */
+const environment = Config.all({
+  disabled: Config.withDefault(Config.boolean("OTEL_SDK_DISABLED"), false),
+  serviceName: Config.option(Config.string("OTEL_SERVICE_NAME")),
+  endpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  tracesEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+  metricsEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")),
+  tracesExporter: exporters("OTEL_TRACES_EXPORTER"),
+  metricsExporter: exporters("OTEL_METRICS_EXPORTER"),
+  exportInterval: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_INTERVAL"), 60_000),
+  exportTimeout: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_TIMEOUT"), 30_000)
+})
+
+const toArray = <A>(value: A | ReadonlyArray<A> | undefined): Array<A> =>
+  value === undefined ? [] : Array.isArray(value) ? [...value] : [value as A]
+
+/** Which exporters one signal uses: the variable when set, else OTLP when an endpoint is; then `otlp` decides. */
+const chosen = (
+  otlp: boolean | "env",
+  named: Option.Option<ReadonlyArray<string>>,
+  endpoint: boolean
+): ReadonlyArray<string> => {
+  const list = Option.getOrElse(named, () => (endpoint ? ["otlp"] : []))
+  return otlp === "env" ? list : otlp ? [...list, "otlp"] : list.filter((name) => name !== "otlp")
+}
+
+/**
+ * OpenTelemetry for the application: `NodeSdk` with the spine's spans and
+ * every Effect metric, exported over OTLP/HTTP as the `OTEL_*` environment
+ * says (endpoint, headers, timeout, compression, sampler, batch settings and
+ * temporality are read by the SDK's exporters and processors; this layer
+ * reads `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+ * `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` (`otlp`, `console`,
+ * `none`), `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT`),
+ * and to the processors and readers in `options`. Also provides the
+ * Prometheus scrape that `SpineHttp` serves at `/metrics`, with the same
+ * resource. An invalid variable fails the layer with a `ConfigError` naming it.
+ *
+ * Provide it below the spine (`Layer.provide` / `Layer.provideMerge`) so that
+ * the boot is traced.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<Resource.Resource | PrometheusMetrics, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const env = yield* environment
+    const otlp = options.otlp ?? "env"
+    const any = Option.isSome(env.endpoint)
+    const traces = env.disabled ? [] : chosen(otlp, env.tracesExporter, any || Option.isSome(env.tracesEndpoint))
+    const metrics = env.disabled ? [] : chosen(otlp, env.metricsExporter, any || Option.isSome(env.metricsEndpoint))
+    const spanProcessor: Array<SpanProcessor> = env.disabled ? [] : toArray(options.spanProcessor)
+    if (traces.includes("otlp")) spanProcessor.push(new BatchSpanProcessor(new OTLPTraceExporter()))
+    if (traces.includes("console")) spanProcessor.push(new BatchSpanProcessor(new ConsoleSpanExporter()))
+    const metricReader: Array<MetricReader> = env.disabled ? [] : toArray(options.metricReader)
+    const periodic = (exporter: OTLPMetricExporter | ConsoleMetricExporter) =>
+      new PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: env.exportInterval,
+        exportTimeoutMillis: Math.min(env.exportTimeout, env.exportInterval)
+      })
+    if (metrics.includes("otlp")) metricReader.push(periodic(new OTLPMetricExporter()))
+    if (metrics.includes("console")) metricReader.push(periodic(new ConsoleMetricExporter()))
+    const resource = {
+      serviceName: Option.getOrElse(env.serviceName, () => options.serviceName),
+      ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
+      ...(options.attributes === undefined ? {} : { attributes: options.attributes })
+    }
+    const sdk = NodeSdk.layer(() => ({
+      resource,
+      spanProcessor,
+      metricReader,
+      shutdownTimeout: options.shutdownTimeout ?? Duration.seconds(3)
+    }))
+    return Layer.provideMerge(prometheusOf, sdk)
+  }))
