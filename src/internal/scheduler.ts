@@ -155,7 +155,10 @@ export const transition = (
   const from = entry.state
   entry.state = to
   runtime.version++
-  if (to === "ready" || from === "ready") Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, entry.labels)
+  // 0 also for a package that failed or was skipped without ever being up, so that it has a series
+  if (to === "ready" || from === "ready" || to === "failed" || to === "skipped") {
+    Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, entry.labels)
+  }
   Metrics.packages.unsafeUpdate(--runtime.stateCounts[from], labelsOfState(from))
   Metrics.packages.unsafeUpdate(++runtime.stateCounts[to], labelsOfState(to))
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))

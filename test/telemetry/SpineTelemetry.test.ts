@@ -1,0 +1,259 @@
+import { describe, expect, it } from "@effect/vitest"
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader
+} from "@opentelemetry/sdk-metrics"
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import { ConfigProvider, Context, Effect, Exit, Layer, Schedule, Scope } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Package, Spine, SpineTelemetry } from "../../src/index.js"
+
+const tag = (name: string) => Context.GenericTag<string>(`telemetry-test/${name}`)
+const Config = tag("config")
+const Db = tag("db")
+const Api = tag("api")
+const Flaky = tag("flaky")
+const Search = tag("search")
+
+const packages = [
+  Package.make({ name: "config", version: "1.0.0", provides: Config, layer: Layer.succeed(Config, "config") }),
+  Package.make({
+    name: "db",
+    version: "2.3.0",
+    category: "storage",
+    provides: Db,
+    requires: [Config],
+    // a span the package's own layer makes nests under its start span
+    layer: Layer.effect(Db, Effect.withSpan(Effect.succeed("db"), "db.connect")),
+    health: () => Effect.void
+  }),
+  Package.make({
+    name: "api",
+    version: "1.0.0",
+    provides: Api,
+    requires: [Db],
+    layer: Layer.succeed(Api, "api"),
+    health: () => Effect.fail(new Error("upstream down"))
+  }),
+  Package.make({
+    name: "flaky",
+    version: "0.1.0",
+    provides: Flaky,
+    optional: true,
+    initRetry: Schedule.recurs(1),
+    layer: Layer.fail(new Error("no route to host"))
+  }),
+  Package.make({
+    name: "search",
+    version: "1.0.0",
+    provides: Search,
+    optional: true,
+    requires: [Flaky],
+    layer: Layer.succeed(Search, "search")
+  })
+]
+
+const spineLayer = Spine.layer({ packages, health: { enabled: false } })
+
+/**
+ * Builds the telemetry layer into the test's scope (it sets the tracer for
+ * the rest of the test), then the spine into a scope the caller closes: the
+ * exporters outlive the spine's shutdown, as in an application.
+ */
+const boot = (
+  telemetry: Layer.Layer<SpineTelemetry.PrometheusMetrics, unknown>,
+  layer: Layer.Layer<Spine.Spine, unknown> = spineLayer
+) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(telemetry)
+    const scope = yield* Scope.make()
+    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+    return { scope, spine, context }
+  })
+
+const named = (spans: ReadonlyArray<ReadableSpan>, name: string) => spans.filter((span) => span.name === name)
+
+describe("SpineTelemetry", () => {
+  it.scopedLive("traces the boot: one child span per package start, with its attributes and status", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const { scope } = yield* boot(SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        spanProcessor: new SimpleSpanProcessor(exporter),
+        otlp: false
+      }))
+      const spans = exporter.getFinishedSpans()
+      const [root] = named(spans, "spine.boot")
+      expect(named(spans, "spine.boot")).toHaveLength(1)
+      expect(root.parentSpanContext).toBeUndefined()
+      expect(root.attributes["spine.packages"]).toBe(5)
+      expect(root.resource.attributes["service.name"]).toBe("telemetry-test")
+
+      const starts = named(spans, "spine.package.start")
+      // the skipped package never started
+      expect(starts.map((span) => span.attributes["spine.package.name"]).sort()).toEqual([
+        "api",
+        "config",
+        "db",
+        "flaky"
+      ])
+      for (const span of starts) {
+        expect(span.parentSpanContext?.spanId).toBe(root.spanContext().spanId)
+        expect(span.spanContext().traceId).toBe(root.spanContext().traceId)
+      }
+      const start = (name: string) => starts.find((span) => span.attributes["spine.package.name"] === name)!
+      expect(start("db").attributes).toMatchObject({
+        "spine.package.version": "2.3.0",
+        "spine.package.category": "storage",
+        "spine.package.optional": false,
+        "spine.package.attempts": 1,
+        "spine.package.state": "ready"
+      })
+      expect(start("db").status.code).toBe(1) // OK
+      expect(start("flaky").attributes).toMatchObject({ "spine.package.attempts": 2, "spine.package.state": "failed" })
+      expect(start("flaky").status).toMatchObject({ code: 2 }) // ERROR
+      expect(start("flaky").status.message).toContain("no route to host")
+      // dependencies end before their dependents start
+      const end = (span: ReadableSpan) => span.endTime[0] * 1e9 + span.endTime[1]
+      const begin = (span: ReadableSpan) => span.startTime[0] * 1e9 + span.startTime[1]
+      expect(end(start("db"))).toBeLessThanOrEqual(begin(start("api")))
+      const [connect] = named(spans, "db.connect")
+      expect(connect.parentSpanContext?.spanId).toBe(start("db").spanContext().spanId)
+
+      yield* Scope.close(scope, Exit.void)
+      const [shutdown] = named(exporter.getFinishedSpans(), "spine.shutdown")
+      expect(shutdown.parentSpanContext).toBeUndefined()
+    }))
+
+  it.scopedLive("a failed boot ends spine.boot with an error naming the package", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const Broken = tag("broken")
+      const broken = Package.make({
+        name: "broken",
+        version: "1.0.0",
+        provides: Broken,
+        layer: Layer.fail(new Error("cannot bind"))
+      })
+      const telemetry = SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        spanProcessor: new SimpleSpanProcessor(exporter),
+        otlp: false
+      })
+      const exit = yield* Effect.exit(boot(telemetry, Spine.layer({ packages: [broken] })))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const [root] = named(exporter.getFinishedSpans(), "spine.boot")
+      expect(root.status.code).toBe(2)
+      expect(root.status.message).toContain(`Package "broken" failed to start`)
+      const [start] = named(exporter.getFinishedSpans(), "spine.package.start")
+      expect(start.parentSpanContext?.spanId).toBe(root.spanContext().spanId)
+      expect(start.attributes["spine.package.state"]).toBe("failed")
+    }))
+
+  it.scopedLive("traces each health check as a root span with the resulting status", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const { scope, spine } = yield* boot(SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        spanProcessor: new SimpleSpanProcessor(exporter),
+        otlp: false
+      }))
+      exporter.reset()
+      yield* spine.checkHealth()
+      const checks = named(exporter.getFinishedSpans(), "spine.health.check")
+      expect(checks.map((span) => span.attributes["spine.package.name"]).sort()).toEqual(["api", "db"])
+      for (const span of checks) expect(span.parentSpanContext).toBeUndefined()
+      const check = (name: string) => checks.find((span) => span.attributes["spine.package.name"] === name)!
+      expect(check("db").attributes["spine.health.status"]).toBe("pass")
+      expect(check("db").status.code).toBe(1)
+      expect(check("api").attributes["spine.health.status"]).toBe("fail")
+      expect(check("api").status).toMatchObject({ code: 2, message: "upstream down" })
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.scopedLive("exports the spine's metrics to a metric reader, and scrapes them as Prometheus text", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+      const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
+      const { context, scope } = yield* boot(SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        metricReader: reader,
+        otlp: false
+      }))
+      yield* Effect.promise(() => reader.forceFlush())
+      const [resourceMetrics] = exporter.getMetrics().slice(-1)
+      expect(resourceMetrics.resource.attributes["service.name"]).toBe("telemetry-test")
+      const metrics = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics)
+      const points = (name: string) => metrics.find((metric) => metric.descriptor.name === name)?.dataPoints ?? []
+      const of = (name: string, pkg: string) => points(name).find((point) => point.attributes.package === pkg)?.value
+      expect(of("spine_package_up", "db")).toBe(1)
+      expect(of("spine_package_up", "flaky")).toBe(0)
+      expect(of("spine_package_init_attempts_total", "flaky")).toBeGreaterThanOrEqual(2)
+      expect(points("spine_packages").find((point) => point.attributes.state === "skipped")?.value).toBe(1)
+
+      const text = yield* Context.get(context, SpineTelemetry.PrometheusMetrics).scrape
+      expect(text).toContain(`service_name="telemetry-test"`)
+      expect(text).toMatch(/^spine_package_up\{package="db",.*\} 1$/m)
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.scopedLive("exports over OTLP/HTTP where OTEL_EXPORTER_OTLP_ENDPOINT points, and honours OTEL_TRACES_EXPORTER", () =>
+    Effect.gen(function*() {
+      const received: Array<{ path: string; body: string }> = []
+      const server = createServer((request, response) => {
+        let body = ""
+        request.on("data", (chunk) => (body += chunk))
+        request.on("end", () => {
+          received.push({ path: request.url ?? "", body })
+          response.writeHead(200, { "content-type": "application/json" }).end("{}")
+        })
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => server.close())
+      )
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const run = (env: Record<string, string>) =>
+        Effect.gen(function*() {
+          const saved = { ...process.env }
+          Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...env })
+          try {
+            // closing the telemetry flushes the batch span processor and the periodic metric reader
+            yield* Effect.scoped(Effect.gen(function*() {
+              const { scope } = yield* boot(SpineTelemetry.layer({ serviceName: "otlp-test" }))
+              yield* Scope.close(scope, Exit.void)
+            }))
+          } finally {
+            process.env = saved
+          }
+        })
+
+      yield* run({})
+      const traces = received.filter((request) => request.path === "/v1/traces")
+      expect(traces.length).toBeGreaterThan(0)
+      expect(traces.map((request) => request.body).join()).toContain("spine.boot")
+      expect(traces.map((request) => request.body).join()).toContain("otlp-test")
+      const exported = received.filter((request) => request.path === "/v1/metrics").map((request) => request.body)
+      expect(exported.join()).toContain("spine_package_init_attempts_total")
+
+      received.length = 0
+      yield* run({ OTEL_TRACES_EXPORTER: "none", OTEL_SERVICE_NAME: "renamed" })
+      expect(received.filter((request) => request.path === "/v1/traces")).toEqual([])
+      const renamed = received.filter((request) => request.path === "/v1/metrics").map((request) => request.body)
+      expect(renamed.join()).toContain("renamed")
+    }))
+
+  it.effect("an invalid OTEL_* variable fails the layer with a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.scoped(Layer.build(SpineTelemetry.layer({ serviceName: "x", otlp: false }))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_METRIC_EXPORT_INTERVAL", "soon"]])))
+        )
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("OTEL_METRIC_EXPORT_INTERVAL")
+    }))
+})
