@@ -10,9 +10,11 @@
  *
  *   npm start                              boot, print a table, serve probes on PORT (8080), wait for Ctrl-C
  *   EXAMPLE_EXIT_AFTER_BOOT=1 npm start    boot, print a table, release everything and exit
+ *   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm start
+ *                                          also export the boot trace, health check spans and metrics over OTLP
  */
 import { Clock, Config, Console, Context, Data, Effect, Layer, Option, Redacted, Ref } from "effect"
-import { Package, Spine, SpineHttp } from "../src/index.js"
+import { Package, Spine, SpineHttp, SpineTelemetry } from "../src/index.js"
 
 // ---------------------------------------------------------------------------------------------------------------------
 // config: settings read with Effect's `Config` (environment variables by default). Every setting has a default, so
@@ -264,10 +266,15 @@ const program = Effect.gen(function*() {
   // An optional service is used only if it started.
   const search = yield* Effect.serviceOption(SearchIndex)
   yield* Console.log(`search: ${Option.isSome(search) ? "available" : "unavailable, the app runs without it"}`)
-  if (!exitAfterBoot) yield* Console.log(`\nprobes on http://localhost:${port}/readyz; press Ctrl-C to stop`)
+  if (!exitAfterBoot) {
+    yield* Console.log(`\nprobes on http://localhost:${port}/readyz, metrics on /metrics; press Ctrl-C to stop`)
+  }
 })
 
-// HTTP probes and reports (/livez, /readyz, /health, /report, /graph) next to the packages.
-const ServerLive = SpineHttp.layer({ port }).pipe(Layer.provideMerge(AppLive))
+// OpenTelemetry below the spine, so that the boot is traced; OTLP export follows the OTEL_* environment variables.
+const TelemetryLive = SpineTelemetry.layer({ serviceName: "basic-app", serviceVersion: "1.0.0" })
+
+// HTTP probes, metrics and reports (/livez, /readyz, /metrics, /health, /report, /graph) next to the packages.
+const ServerLive = SpineHttp.layer({ port }).pipe(Layer.provideMerge(AppLive), Layer.provide(TelemetryLive))
 
 Spine.runMain(ServerLive, { program, keepAlive: !exitAfterBoot, shutdownDelay: exitAfterBoot ? 0 : "200 millis" })

@@ -23,6 +23,9 @@ describe("graceful shutdown of the main example", () => {
     const port = await freePort()
     const app = startScript("examples/basic-app.ts", { PORT: String(port) })
     while (await status(port, "/readyz") !== 200) await new Promise((r) => setTimeout(r, 50))
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text())
+    expect(metrics).toMatch(/^spine_package_up\{package="api",.*\} 1$/m)
+    expect(metrics).toContain(`service_name="basic-app"`)
     app.child.kill("SIGTERM")
     let sawUnready = false
     while (app.stdout().indexOf("released") === -1 && !sawUnready) {
