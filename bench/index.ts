@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: the spine against raw `Layer.provide` wiring of the same
- * seeded random DAG, then boot latency against the longest dependency chain.
- * Every figure is the median over fresh processes (bench/child.ts); the bench
- * reports PASS/FAIL per target and always exits 0.
+ * seeded random DAG, then boot latency against the longest dependency chain,
+ * health checks, and `GET /readyz` under HTTP load (bench/http.ts, also
+ * `npm run bench:http` alone). Every boot figure is the median over fresh
+ * processes (bench/child.ts); the bench reports PASS/FAIL per target and
+ * exits 0 (1 only when the HTTP section times out).
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { longestChain, makeDag } from "./dag.js"
+import { httpSection } from "./http.js"
 
 interface Sample {
   readonly buildMs: number
@@ -151,6 +154,9 @@ console.log(
   } ms), overhead ${overhead.toFixed(1)} µs per check; Spine.health reads ${Math.round(reads).toLocaleString("en")}/s`
 )
 
+// http: GET /readyz under load, against a bare node:http server (bench/http.ts)
+const http = await httpSection()
+
 const find = (mode: string, n: number) => rows.find((row) => row.mode === mode && row.n === n)!
 const speedup = find("raw", 1000).usPerPackage / find("spine", 1000).usPerPackage
 const heap1000 = find("spine", 1000).heapPerPackage
@@ -165,7 +171,8 @@ const checks: ReadonlyArray<readonly [string, boolean, string]> = [
   ],
   ["spine µs/package at N=5000 <= 1.5x N=1000", scaling <= 1.5, `${scaling.toFixed(2)}x`],
   ["health: overhead <= 50 µs per check", overhead <= 50, `${overhead.toFixed(1)} µs`],
-  ["health: Spine.health reads >= 100,000/s", reads >= 100_000, `${Math.round(reads).toLocaleString("en")}/s`]
+  ["health: Spine.health reads >= 100,000/s", reads >= 100_000, `${Math.round(reads).toLocaleString("en")}/s`],
+  http
 ]
 console.log("\ntargets")
 for (const [label, ok, value] of checks) console.log(`  ${ok ? "PASS" : "FAIL"}  ${label.padEnd(52)} ${value}`)
