@@ -3,19 +3,19 @@
  * `node .bench/bench/http-server.js <spine|baseline>`.
  *
  * - `spine`: boots 5 chained packages (`Layer.succeed`, scheduled health checks on, every second) and serves
- *   `SpineHttp.router()` as `SpineHttp.layer` does (`HttpServer.serve()` with `SpineTelemetry.layerPrometheus`
- *   over `NodeHttpServer.layer(createServer, ...)`), bound to 127.0.0.1 so that the free port can be read back.
+ *   `SpineHttp.layer({ port, host: "127.0.0.1" })`, exactly what an application serves, on a free port picked
+ *   beforehand.
  * - `baseline`: a bare `node:http` server answering `GET /readyz` with a constant `application/health+json`
  *   body of the same shape and size.
  *
  * Both listen on a free loopback port and print `{"port":N,...}` as one JSON line once listening. The process
  * exits on SIGTERM, or as soon as its stdin closes, so that it never outlives the bench.
  */
-import { HttpServer } from "@effect/platform"
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeRuntime } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { Package, Spine, SpineHttp, SpineTelemetry } from "../src/index.js"
+import { createServer as createNetServer } from "node:net"
+import { Package, Spine, SpineHttp } from "../src/index.js"
 
 const mode = process.argv[2] ?? "spine"
 const PACKAGES = 5
@@ -41,18 +41,14 @@ const spine = () => {
     })
   )
   const SpineLive = Spine.layer({ packages, health: { interval: "1 second" } })
-  const HttpLive = HttpServer.serve()(SpineHttp.router()).pipe(
-    Layer.provide(SpineTelemetry.layerPrometheus),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: HOST })),
-    Layer.provide(SpineLive)
-  )
-  const program = Effect.gen(function*() {
-    const { address } = yield* HttpServer.HttpServer
-    if (address._tag !== "TcpAddress") return yield* Effect.dieMessage("expected a TCP address")
-    ready(address.port)
-    return yield* Effect.never
+  const free = createNetServer().listen(0, HOST, () => {
+    const address = free.address()
+    if (address === null || typeof address === "string") throw new Error("expected a TCP address")
+    free.close(() => {
+      const HttpLive = SpineHttp.layer({ port: address.port, host: HOST }).pipe(Layer.provide(SpineLive))
+      NodeRuntime.runMain(Layer.launch(Layer.tap(HttpLive, () => Effect.sync(() => ready(address.port)))))
+    })
   })
-  NodeRuntime.runMain(Effect.provide(program, HttpLive))
 }
 
 const baseline = () => {

@@ -1,6 +1,7 @@
 import type { Exit } from "effect"
 import { Chunk, Clock, Effect, Fiber, Option, TestClock } from "effect"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -69,4 +70,13 @@ export const runWithClock = <A, E>(
       yield* TestClock.adjust(Math.max(1, target - now))
     }
     return yield* Effect.dieMessage("fiber still running after the step limit")
+  })
+
+/** A TCP port free on loopback right now. */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
   })

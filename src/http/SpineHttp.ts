@@ -15,8 +15,8 @@
  *
  * @since 0.1.0
  */
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { HttpServerError } from "@effect/platform"
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpApp, HttpServerError } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
@@ -67,6 +67,8 @@ export interface RouterOptions {
 export interface Options extends RouterOptions {
   /** The port to listen on; `0` picks a free one. */
   readonly port: number
+  /** The address to listen on, e.g. `"127.0.0.1"`. Default: every interface. */
+  readonly host?: string | undefined
 }
 
 /**
@@ -153,19 +155,138 @@ const normalizePrefix = (prefix: string | undefined): string => {
 }
 
 /** Whether a query flag is present and not explicitly off (`?verbose`, `?verbose=1`). */
-const flag = (params: Readonly<Record<string, string | ReadonlyArray<string>>>, name: string): boolean => {
-  const value = params[name]
-  if (value === undefined) return false
-  const last = typeof value === "string" ? value : value[value.length - 1]
-  return last !== "false" && last !== "0"
+const flag = (params: URLSearchParams, name: string): boolean => {
+  const value = params.get(name)
+  return value !== null && value !== "false" && value !== "0"
+}
+
+const noQuery = new URLSearchParams()
+
+/** The query of a request URL; parsed only when there is one, which probes rarely have. */
+const queryOf = (url: string): URLSearchParams => {
+  const at = url.indexOf("?")
+  return at === -1 ? noQuery : new URLSearchParams(url.slice(at + 1))
+}
+
+const pathOf = (url: string): string => {
+  const at = url.indexOf("?")
+  return at === -1 ? url : url.slice(0, at)
 }
 
 const statusOf = (ready: boolean) => ready ? 200 : 503
 
+const encoder = new TextEncoder()
+
 /**
- * The probe, metrics and report routes, needing the `Spine` service and a
- * Prometheus scrape (`SpineTelemetry.PrometheusMetrics`, from
- * `SpineTelemetry.layerPrometheus` or `SpineTelemetry.layer`):
+ * A response derived from the cached health, made once per health value:
+ * `Spine.health` returns the same object until something changes, and a
+ * response is an immutable value.
+ */
+const perHealth = <A>(render: (health: Health.SystemHealth) => A) => {
+  let last: Health.SystemHealth | undefined
+  let value: A
+  return (health: Health.SystemHealth): A => {
+    if (health !== last) {
+      value = render(health)
+      last = health
+    }
+    return value
+  }
+}
+
+type Handler = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  Spine.Spine | SpineTelemetry.PrometheusMetrics | HttpServerRequest.HttpServerRequest
+>
+
+/** The routes: GET paths (with the prefix) and their handlers, served by `router` and `app`. */
+const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, Handler]> => {
+  const prefix = normalizePrefix(options.prefix)
+  const path = (route: `/${string}`): `/${string}` => `${prefix}${route}` as `/${string}`
+  const details = options.details ?? "never"
+  const authorize = options.authorize
+
+  const showDetails: Effect.Effect<boolean, never, HttpServerRequest.HttpServerRequest> = details === "always"
+    ? Effect.succeed(true)
+    : details === "never" || authorize === undefined
+    ? Effect.succeed(false)
+    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const allowed = authorize(request)
+      return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
+    })
+
+  const readyJson = perHealth((health) =>
+    HttpServerResponse.uint8Array(encoder.encode(JSON.stringify(toHealthResponse(health))), {
+      status: statusOf(health.ready),
+      contentType: "application/health+json"
+    })
+  )
+  const readyText = perHealth((health) =>
+    HttpServerResponse.text(toVerboseText(health), { status: statusOf(health.ready) })
+  )
+  const ok = HttpServerResponse.text("ok")
+  const stopping = HttpServerResponse.text("stopping", { status: 503 })
+
+  return [
+    [
+      path("/livez"),
+      Effect.flatMap(
+        Spine.Spine,
+        (spine) => Effect.map(spine.phase, (phase) => phase === "booting" || phase === "ready" ? ok : stopping)
+      )
+    ],
+    [
+      path("/readyz"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const health = yield* spine.health
+        const request = yield* HttpServerRequest.HttpServerRequest
+        return flag(queryOf(request.url), "verbose") ? readyText(health) : readyJson(health)
+      })
+    ],
+    [
+      path("/metrics"),
+      Effect.gen(function*() {
+        const metrics = yield* SpineTelemetry.PrometheusMetrics
+        return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
+      })
+    ],
+    [
+      path("/health"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const health = yield* spine.health
+        const body = (yield* showDetails) ? health : withoutDetails(health)
+        return HttpServerResponse.unsafeJson(body)
+      })
+    ],
+    [
+      path("/report"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        return HttpServerResponse.unsafeJson(yield* spine.report)
+      })
+    ],
+    [
+      path("/graph"),
+      Effect.gen(function*() {
+        const spine = yield* Spine.Spine
+        const graph = yield* spine.graph
+        const request = yield* HttpServerRequest.HttpServerRequest
+        return queryOf(request.url).get("format") === "dot"
+          ? HttpServerResponse.text(graph.toDot(), { contentType: "text/vnd.graphviz" })
+          : HttpServerResponse.text(graph.toMermaid(), { contentType: "text/vnd.mermaid" })
+      })
+    ]
+  ]
+}
+
+/**
+ * The probe, metrics and report routes as an `HttpRouter`, to mount in a
+ * router of your own; needs the `Spine` service and a Prometheus scrape
+ * (`SpineTelemetry.PrometheusMetrics`, from `SpineTelemetry.layerPrometheus`
+ * or `SpineTelemetry.layer`):
  *
  * - `GET /livez`: `200 ok` while booting or ready, `503 stopping` once shutdown began
  * - `GET /readyz`: `application/health+json` (IETF health-check draft), 200 for
@@ -181,94 +302,51 @@ const statusOf = (ready: boolean) => ready ? 200 : 503
  */
 export const router = (
   options: RouterOptions = {}
-): HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> => {
-  const prefix = normalizePrefix(options.prefix)
-  const path = (route: `/${string}`): `/${string}` => `${prefix}${route}` as `/${string}`
-  const details = options.details ?? "never"
-  const authorize = options.authorize
-
-  const showDetails: Effect.Effect<boolean, never, HttpServerRequest.HttpServerRequest> = details === "always"
-    ? Effect.succeed(true)
-    : details === "never" || authorize === undefined
-    ? Effect.succeed(false)
-    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const allowed = authorize(request)
-      return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
-    })
-
-  return HttpRouter.empty.pipe(
-    HttpRouter.get(
-      path("/livez"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const phase = yield* spine.phase
-        return phase === "booting" || phase === "ready"
-          ? HttpServerResponse.text("ok")
-          : HttpServerResponse.text("stopping", { status: 503 })
-      })
-    ),
-    HttpRouter.get(
-      path("/readyz"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const health = yield* spine.health
-        const params = yield* HttpServerRequest.ParsedSearchParams
-        const status = statusOf(health.ready)
-        return flag(params, "verbose")
-          ? HttpServerResponse.text(toVerboseText(health), { status })
-          : HttpServerResponse.unsafeJson(toHealthResponse(health), {
-            status,
-            contentType: "application/health+json"
-          })
-      })
-    ),
-    HttpRouter.get(
-      path("/metrics"),
-      Effect.gen(function*() {
-        const metrics = yield* SpineTelemetry.PrometheusMetrics
-        return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
-      })
-    ),
-    HttpRouter.get(
-      path("/health"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const health = yield* spine.health
-        const body = (yield* showDetails) ? health : withoutDetails(health)
-        return HttpServerResponse.unsafeJson(body)
-      })
-    ),
-    HttpRouter.get(
-      path("/report"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        return HttpServerResponse.unsafeJson(yield* spine.report)
-      })
-    ),
-    HttpRouter.get(
-      path("/graph"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const graph = yield* spine.graph
-        const params = yield* HttpServerRequest.ParsedSearchParams
-        return params.format === "dot"
-          ? HttpServerResponse.text(graph.toDot(), { contentType: "text/vnd.graphviz" })
-          : HttpServerResponse.text(graph.toMermaid(), { contentType: "text/vnd.mermaid" })
-      })
-    )
+): HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> =>
+  routes(options).reduce<HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics>>(
+    (router, [path, handler]) => HttpRouter.get(router, path, handler),
+    HttpRouter.empty
   )
+
+/**
+ * The routes of `router` as one `HttpApp` that finds the handler by exact
+ * path in a map: what `layer` serves. Other paths and methods answer 404.
+ * Cheaper per request than a general router, which matters for probes that
+ * orchestrators call all the time.
+ *
+ * @since 0.1.0
+ * @category routers
+ */
+export const app = (
+  options: RouterOptions = {}
+): HttpApp.Default<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> => {
+  const table = new Map<string, Handler>(routes(options))
+  const notFound = Effect.succeed(HttpServerResponse.empty({ status: 404 }))
+  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const handler = request.method === "GET" ? table.get(pathOf(request.url)) : undefined
+    return handler ?? notFound
+  })
 }
 
 /**
- * Serves `router(options)` on `options.port` with Node's HTTP server, for as
+ * Serves `app(options)` on `options.port` with Node's HTTP server, for as
  * long as the layer's scope is open. Needs the `Spine` service; `/metrics`
- * uses `SpineTelemetry.layer`'s scrape when that is provided too.
+ * uses `SpineTelemetry.layer`'s scrape when that is provided too. Requests
+ * to `/livez` and `/readyz` make no trace spans: orchestrators call them
+ * every few seconds, and they would drown the traces that matter.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, HttpServerError.ServeError, Spine.Spine> =>
-  HttpServer.serve()(router(options)).pipe(
+export const layer = (options: Options): Layer.Layer<never, HttpServerError.ServeError, Spine.Spine> => {
+  const prefix = normalizePrefix(options.prefix)
+  const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])
+  return HttpServer.serve()(app(options)).pipe(
+    HttpMiddleware.withTracerDisabledWhen((request) => probes.has(pathOf(request.url))),
     Layer.provide(SpineTelemetry.layerPrometheus),
-    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port }))
+    Layer.provide(NodeHttpServer.layer(createServer, {
+      port: options.port,
+      ...(options.host === undefined ? {} : { host: options.host })
+    }))
   )
+}

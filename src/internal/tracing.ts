@@ -3,11 +3,15 @@
  * the health monitor's fiber observers), where `Effect.withSpan` cannot wrap
  * the work: a package start spans several attempt fibers and retry waits.
  * The tracer, parent and context are read once, from the fiber that starts
- * the work; with tracing disabled (`Effect.withTracerEnabled(false)`) no span
- * is made.
+ * the work. No span is made with tracing disabled
+ * (`Effect.withTracerEnabled(false)`), nor with Effect's built-in tracer,
+ * whose spans nobody reads: without a tracer installed (`SpineTelemetry`,
+ * `Layer.setTracer`) the spine pays nothing for tracing.
  */
-import type { Clock, Context, Exit, Tracer } from "effect"
-import { Effect, FiberRef, Option } from "effect"
+import type { Clock, Exit } from "effect"
+import { Context, DefaultServices, Effect, FiberRef, Option, Tracer } from "effect"
+
+const builtIn = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /** Where new spans come from. */
 export interface Tracing {
@@ -21,8 +25,10 @@ export interface Tracing {
 export const current = (options: { readonly root?: boolean } = {}): Effect.Effect<Tracing | undefined> =>
   Effect.gen(function*() {
     if (!(yield* FiberRef.get(FiberRef.currentTracerEnabled))) return undefined
+    const tracer = yield* Effect.tracer
+    if (tracer === builtIn) return undefined
     return {
-      tracer: yield* Effect.tracer,
+      tracer,
       parent: options.root === true ? Option.none() : yield* Effect.option(Effect.currentParentSpan),
       context: yield* Effect.context<never>(),
       clock: yield* Effect.clock

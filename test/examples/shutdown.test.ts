@@ -4,16 +4,7 @@
  * during boot is tested in test/Main.test.ts).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { createServer } from "node:net"
-import { startScript } from "../utils.js"
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
+import { freePort, startScript } from "../utils.js"
 
 const status = (port: number, path: string) =>
   fetch(`http://127.0.0.1:${port}${path}`).then((response) => response.status, () => 0)

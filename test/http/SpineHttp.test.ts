@@ -40,14 +40,18 @@ const brokenCache = Package.make({
  * Boots the spine in a scope of its own (closed by the caller or left to the
  * test), runs its checks once and serves the router on the test server.
  */
-const serve = (layer: Layer.Layer<Spine.Spine, unknown>, options: SpineHttp.RouterOptions = {}) =>
+const serve = (
+  layer: Layer.Layer<Spine.Spine, unknown>,
+  options: SpineHttp.RouterOptions = {},
+  mount: "app" | "router" = "app"
+) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
     const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
     yield* spine.checkHealth()
     const metrics = yield* Layer.build(SpineTelemetry.layerPrometheus)
-    yield* HttpServer.serveEffect()(SpineHttp.router(options)).pipe(
+    yield* HttpServer.serveEffect()(mount === "app" ? SpineHttp.app(options) : SpineHttp.router(options)).pipe(
       Effect.provideService(Spine.Spine, spine),
       Effect.provide(metrics)
     )
@@ -109,6 +113,25 @@ describe("SpineHttp", () => {
       expect(sample("spine_package_init_duration_seconds_count", `package="database"`)).toBeDefined()
       expect(lines).toContain("# TYPE http_test_orders_total counter")
       expect(sample("http_test_orders_total", "")).toBe("2")
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("app answers 404 for other paths and methods; router serves the same routes", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database()]))
+      expect((yield* get("/nope")).status).toBe(404)
+      expect((yield* get("/readyz/extra")).status).toBe(404)
+      const post = yield* HttpClient.post("/readyz")
+      expect(post.status).toBe(404)
+      expect((yield* get("/readyz?verbose=0")).contentType).toContain("application/health+json")
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("router: the same routes for a router of your own", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database()]), { prefix: "/ops" }, "router")
+      expect(yield* get("/ops/livez")).toMatchObject({ status: 200, text: "ok" })
+      expect(JSON.parse((yield* get("/ops/readyz")).text).status).toBe("pass")
+      expect((yield* get("/ops/metrics")).text).toContain("# TYPE spine_package_up gauge")
+      expect((yield* get("/ops/graph?format=dot")).contentType).toContain("text/vnd.graphviz")
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
   it.scopedLive("degraded: a failed optional package gives 200 warn", () =>

@@ -9,7 +9,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { ConfigProvider, Context, Effect, Exit, Layer, Schedule, Scope } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Package, Spine, SpineTelemetry } from "../../src/index.js"
+import { Package, Spine, SpineHttp, SpineTelemetry } from "../../src/index.js"
+import { freePort } from "../utils.js"
 
 const tag = (name: string) => Context.GenericTag<string>(`telemetry-test/${name}`)
 const Config = tag("config")
@@ -172,6 +173,24 @@ describe("SpineTelemetry", () => {
       expect(check("api").attributes["spine.health.status"]).toBe("fail")
       expect(check("api").status).toMatchObject({ code: 2, message: "upstream down" })
       yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.scopedLive("SpineHttp.layer traces requests, but not the probes", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      yield* Layer.build(SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        spanProcessor: new SimpleSpanProcessor(exporter),
+        otlp: false
+      }))
+      const port = yield* Effect.promise(freePort)
+      yield* Layer.build(SpineHttp.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(spineLayer)))
+      for (const path of ["/livez", "/readyz", "/report", "/metrics"]) {
+        const status = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
+        expect(status).toBe(200)
+      }
+      const traced = exporter.getFinishedSpans().filter((span) => span.name.startsWith("http.server"))
+      expect(traced.map((span) => span.attributes["url.path"]).sort()).toEqual(["/metrics", "/report"])
     }))
 
   it.scopedLive("exports the spine's metrics to a metric reader, and scrapes them as Prometheus text", () =>
