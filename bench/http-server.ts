@@ -45,7 +45,7 @@ const spine = () => {
     const address = free.address()
     if (address === null || typeof address === "string") throw new Error("expected a TCP address")
     free.close(() => {
-      const HttpLive = SpineHttp.layer({ port: address.port, host: HOST }).pipe(Layer.provide(SpineLive))
+      const HttpLive = SpineLive.pipe(Layer.provideMerge(SpineHttp.layer({ port: address.port, host: HOST })))
       NodeRuntime.runMain(Layer.launch(Layer.tap(HttpLive, () => Effect.sync(() => ready(address.port)))))
     })
   })

@@ -274,7 +274,8 @@ const program = Effect.gen(function*() {
 // OpenTelemetry below the spine, so that the boot is traced; OTLP export follows the OTEL_* environment variables.
 const TelemetryLive = SpineTelemetry.layer({ serviceName: "basic-app", serviceVersion: "1.0.0" })
 
-// HTTP probes, metrics and reports (/livez, /readyz, /metrics, /health, /report, /graph) next to the packages.
-const ServerLive = SpineHttp.layer({ port }).pipe(Layer.provideMerge(AppLive), Layer.provide(TelemetryLive))
+// HTTP probes, metrics and reports (/livez, /readyz, /metrics, /health, /report, /graph), provided below the spine:
+// the server listens before the first package starts and answers until the last one is released.
+const ServerLive = AppLive.pipe(Layer.provideMerge(SpineHttp.layer({ port })), Layer.provide(TelemetryLive))
 
 Spine.runMain(ServerLive, { program, keepAlive: !exitAfterBoot, shutdownDelay: exitAfterBoot ? 0 : "200 millis" })

@@ -90,6 +90,20 @@ export interface SpineService {
 export class Spine extends Context.Tag("@auth-spine/core/Spine")<Spine, SpineService>() {}
 
 /**
+ * Where a spine announces its service as soon as it exists, after validation
+ * and before any package starts, to a layer built below it: how
+ * `SpineHttp.layer` answers probes while the spine boots. `Spine.layer` calls
+ * `announce` once when this service is in its context.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Announce extends Context.Tag("@auth-spine/core/Spine/Announce")<
+  Announce,
+  { readonly announce: (spine: SpineService) => void }
+>() {}
+
+/**
  * Effects run at the edges of the lifecycle. Each has the `Spine` service.
  *
  * @since 0.1.0
@@ -217,6 +231,8 @@ export const layer = <
         lock: yield* Effect.makeSemaphore(1)
       }
       const service = makeService(manager)
+      const announce = Context.getOption(context, Announce)
+      if (Option.isSome(announce)) announce.value.announce(service)
       /** The spine's hook for a moment, then every plugin's, in order. */
       const run = (pick: (hooks: Plugin.Hooks<Spine>) => Effect.Effect<unknown, never, Spine> | undefined) =>
         Effect.provideService(

@@ -9,8 +9,8 @@
  * import { Layer } from "effect"
  * import { Spine, SpineHttp } from "@auth-spine/core"
  *
- * const AppLive = Spine.layer({ packages })
- * const HttpLive = SpineHttp.layer({ port: 9000, prefix: "/ops" }).pipe(Layer.provide(AppLive))
+ * // below the spine: probes answer from before the first package starts until the last is released
+ * const AppLive = Spine.layer({ packages }).pipe(Layer.provideMerge(SpineHttp.layer({ port: 9000, prefix: "/ops" })))
  * ```
  *
  * @since 0.1.0
@@ -18,7 +18,7 @@
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApp, HttpServerError } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
 import * as Spine from "../Spine.js"
@@ -194,6 +194,13 @@ const perHealth = <A>(render: (health: Health.SystemHealth) => A) => {
   }
 }
 
+type PrometheusMetrics = SpineTelemetry.PrometheusMetrics
+
+const metricsHandler = Effect.gen(function*() {
+  const metrics = yield* SpineTelemetry.PrometheusMetrics
+  return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
+})
+
 type Handler = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   never,
@@ -245,13 +252,7 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
         return flag(queryOf(request.url), "verbose") ? readyText(health) : readyJson(health)
       })
     ],
-    [
-      path("/metrics"),
-      Effect.gen(function*() {
-        const metrics = yield* SpineTelemetry.PrometheusMetrics
-        return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
-      })
-    ],
+    [path("/metrics"), metricsHandler],
     [
       path("/health"),
       Effect.gen(function*() {
@@ -328,25 +329,67 @@ export const app = (
   })
 }
 
+/** The app before the spine exists (validation and configuration are running): probes say so, metrics work. */
+const beforeSpine = (options: RouterOptions): HttpApp.Default<never, SpineTelemetry.PrometheusMetrics> => {
+  const prefix = normalizePrefix(options.prefix)
+  const body = encoder.encode(JSON.stringify({ status: "fail", output: "booting", checks: {} }))
+  const booting = Effect.succeed(HttpServerResponse.text("booting", { status: 503 }))
+  const table = new Map<string, Effect.Effect<HttpServerResponse.HttpServerResponse, never, PrometheusMetrics>>([
+    [`${prefix}/livez`, Effect.succeed(HttpServerResponse.text("ok"))],
+    [
+      `${prefix}/readyz`,
+      Effect.succeed(HttpServerResponse.uint8Array(body, { status: 503, contentType: "application/health+json" }))
+    ],
+    [`${prefix}/metrics`, metricsHandler],
+    [`${prefix}/health`, booting],
+    [`${prefix}/report`, booting],
+    [`${prefix}/graph`, booting]
+  ])
+  const notFound = Effect.succeed(HttpServerResponse.empty({ status: 404 }))
+  return Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => (request.method === "GET" ? table.get(pathOf(request.url)) : undefined) ?? notFound
+  )
+}
+
 /**
  * Serves `app(options)` on `options.port` with Node's HTTP server, for as
- * long as the layer's scope is open. Needs the `Spine` service; `/metrics`
- * uses `SpineTelemetry.layer`'s scrape when that is provided too. Requests
- * to `/livez` and `/readyz` make no trace spans: orchestrators call them
- * every few seconds, and they would drown the traces that matter.
+ * long as the layer's scope is open. Needs nothing: provide it below the
+ * spine (`Spine.layer(...).pipe(Layer.provideMerge(SpineHttp.layer(...)))`)
+ * and it listens before the boot, answering the probes while packages start
+ * (`/readyz` 503 with each package's state, `/livez` 200) and until the last
+ * package is released; provided above the spine, it serves once the spine
+ * has booted. `/metrics` uses `SpineTelemetry.layer`'s scrape when that is
+ * provided. Requests to `/livez` and `/readyz` make no trace spans:
+ * orchestrators call them every few seconds, and they would drown the traces
+ * that matter.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<never, HttpServerError.ServeError, Spine.Spine> => {
+export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerError.ServeError> => {
   const prefix = normalizePrefix(options.prefix)
   const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])
-  return HttpServer.serve()(app(options)).pipe(
-    HttpMiddleware.withTracerDisabledWhen((request) => probes.has(pathOf(request.url))),
-    Layer.provide(SpineTelemetry.layerPrometheus),
-    Layer.provide(NodeHttpServer.layer(createServer, {
-      port: options.port,
-      ...(options.host === undefined ? {} : { host: options.host })
-    }))
-  )
+  return Layer.unwrapEffect(Effect.gen(function*() {
+    let spine = yield* Effect.serviceOption(Spine.Spine)
+    const announce = Layer.succeed(Spine.Announce, {
+      announce: (service) => {
+        spine = Option.some(service)
+      }
+    })
+    const routes = app(options)
+    const early = beforeSpine(options)
+    const served = Effect.suspend(() =>
+      Option.isSome(spine) ? Effect.provideService(routes, Spine.Spine, spine.value) : early
+    )
+    return HttpServer.serve()(served).pipe(
+      HttpMiddleware.withTracerDisabledWhen((request) => probes.has(pathOf(request.url))),
+      Layer.provide(SpineTelemetry.layerPrometheus),
+      Layer.provide(NodeHttpServer.layer(createServer, {
+        port: options.port,
+        ...(options.host === undefined ? {} : { host: options.host })
+      })),
+      Layer.merge(announce)
+    )
+  }))
 }

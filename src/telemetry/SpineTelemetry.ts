@@ -21,9 +21,10 @@
  * import { Spine, SpineHttp, SpineTelemetry } from "@auth-spine/core"
  *
  * const AppLive = Spine.layer({ packages }).pipe(
- *   Layer.provideMerge(SpineTelemetry.layer({ serviceName: "orders", serviceVersion: "1.2.0" }))
+ *   Layer.provideMerge(SpineHttp.layer({ port: 8080 })),
+ *   Layer.provide(SpineTelemetry.layer({ serviceName: "orders", serviceVersion: "1.2.0" }))
  * )
- * Spine.runMain(SpineHttp.layer({ port: 8080 }).pipe(Layer.provideMerge(AppLive)))
+ * Spine.runMain(AppLive)
  * ```
  *
  * @since 0.1.0

@@ -1,11 +1,11 @@
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Metric, Schedule, Schema, Scope } from "effect"
-import { createServer as createNetServer } from "node:net"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Schedule, Schema, Scope } from "effect"
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
 import { Package, Report, Spine, SpineTelemetry } from "../../src/index.js"
+import { freePort } from "../utils.js"
 
 class Database extends Context.Tag("http-test/Database")<Database, { readonly url: string }>() {}
 class Cache extends Context.Tag("http-test/Cache")<Cache, { readonly size: number }>() {}
@@ -293,7 +293,7 @@ describe("SpineHttp", () => {
 
   it.scopedLive("layer: serves on a real port", () =>
     Effect.gen(function*() {
-      const port = yield* freePort
+      const port = yield* Effect.promise(freePort)
       const spine = spineOf([database(), cache])
       yield* Layer.launch(SpineHttp.layer({ port, prefix: "/ops" }).pipe(Layer.provide(spine))).pipe(Effect.forkScoped)
       const response = yield* Effect.retry(
@@ -303,13 +303,60 @@ describe("SpineHttp", () => {
       expect(response.status).toBe(200)
       expect(yield* Effect.promise(() => response.text())).toBe("ok")
     }))
-})
 
-const freePort = Effect.async<number>((resume) => {
-  const server = createNetServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
+  it.scopedLive("booting: below the spine, it answers while packages start, and until the last is released", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const opened = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const slow = Package.make({
+        name: "cache",
+        version: "1.0.0",
+        provides: Cache,
+        requires: [Database],
+        layer: Layer.scoped(
+          Cache,
+          Effect.acquireRelease(
+            Effect.zipRight(Deferred.await(opened), Effect.succeed({ size: 1 })),
+            () => Deferred.await(release)
+          )
+        )
+      })
+      const url = (path: string) => `http://127.0.0.1:${port}${path}`
+      const fetchText = (path: string) =>
+        Effect.promise(() => fetch(url(path)).then(async (r) => ({ status: r.status, text: await r.text() })))
+      const scope = yield* Scope.make()
+      const app = spineOf([database(), slow]).pipe(
+        Layer.provideMerge(SpineHttp.layer({ port, host: "127.0.0.1" }))
+      )
+      const booted = yield* Effect.forkDaemon(Layer.buildWithScope(app, scope))
+
+      // booting: the server is up, readiness fails with each package's state, liveness passes
+      const readyz = yield* Effect.retry(
+        Effect.tryPromise(() => fetch(url("/readyz")).then(async (r) => ({ status: r.status, text: await r.text() }))),
+        { times: 200, schedule: Schedule.spaced("10 millis") }
+      )
+      expect(readyz.status).toBe(503)
+      const body = JSON.parse(readyz.text)
+      expect(body.status).toBe("fail")
+      expect(body.checks["cache:health"]?.[0]).toMatchObject({ status: "fail", output: "package is starting" })
+      expect(yield* fetchText("/livez")).toEqual({ status: 200, text: "ok" })
+      expect((yield* fetchText("/readyz?verbose")).text).toContain("[-]cache failed: package is starting")
+
+      // ready
+      yield* Deferred.succeed(opened, void 0)
+      yield* Fiber.join(booted)
+      expect((yield* fetchText("/readyz")).status).toBe(200)
+
+      // stopping: the server outlives the packages, answering 503 while they are released
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+      const stopping = yield* Effect.retry(
+        Effect.flatMap(fetchText("/livez"), (r) => r.status === 503 ? Effect.succeed(r) : Effect.fail("not yet")),
+        { times: 200, schedule: Schedule.spaced("10 millis") }
+      )
+      expect(stopping).toEqual({ status: 503, text: "stopping" })
+      expect((yield* fetchText("/readyz")).status).toBe(503)
+      yield* Deferred.succeed(release, void 0)
+      yield* Fiber.join(closing)
+    }))
 })
