@@ -304,6 +304,24 @@ describe("SpineHttp", () => {
       expect(yield* Effect.promise(() => response.text())).toBe("ok")
     }))
 
+  it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      yield* Layer.build(SpineHttp.layer({ port, host: "127.0.0.1" }))
+      const fetchText = (path: string) =>
+        Effect.promise(() =>
+          fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }))
+        )
+      expect(yield* fetchText("/readyz")).toEqual({
+        status: 503,
+        text: JSON.stringify({ status: "fail", output: "booting", checks: {} })
+      })
+      expect(yield* fetchText("/livez")).toEqual({ status: 200, text: "ok" })
+      expect((yield* fetchText("/metrics")).status).toBe(200)
+      expect(yield* fetchText("/report")).toEqual({ status: 503, text: "booting" })
+      expect((yield* fetchText("/elsewhere")).status).toBe(404)
+    }))
+
   it.scopedLive("booting: below the spine, it answers while packages start, and until the last is released", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
