@@ -10,9 +10,10 @@
  * and the section after 75 s; server children are always killed. Exits 0, or 1 when the section timed out.
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { compile } from "./compile.js"
 
 /** One run's figures, as bench/http-load.ts prints them. */
 export interface LoadResult {
@@ -50,16 +51,6 @@ const TARGET_RPS = 5_000
 const root = fileURLToPath(new URL("..", import.meta.url))
 const serverJs = fileURLToPath(new URL("../.bench/bench/http-server.js", import.meta.url))
 const loadJs = fileURLToPath(new URL("../.bench/bench/http-load.js", import.meta.url))
-
-/** Compiles src + bench into .bench/, as bench/index.ts does. */
-export const compile = () => {
-  const compiled = spawnSync("npx", ["tsc", "-p", "bench/tsconfig.json"], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 180_000
-  })
-  if (compiled.status !== 0) throw new Error(`compiling the bench failed:\n${compiled.stdout}${compiled.stderr}`)
-}
 
 const children = new Set<ChildProcessWithoutNullStreams>()
 const killAll = () => {

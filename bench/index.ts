@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { compile } from "./compile.js"
 import { longestChain, makeDag } from "./dag.js"
 import { httpSection } from "./http.js"
 
@@ -38,10 +39,7 @@ const STEP_MS = 5.8
 const root = fileURLToPath(new URL("..", import.meta.url))
 const child = fileURLToPath(new URL("../.bench/bench/child.js", import.meta.url))
 
-// Children run the library as tsc compiles it, as users get it: a transpile-on-load
-// hook (tsx) wraps every closure and would measure itself.
-const compiled = spawnSync("npx", ["tsc", "-p", "bench/tsconfig.json"], { cwd: root, encoding: "utf8" })
-if (compiled.status !== 0) throw new Error(`compiling the bench failed:\n${compiled.stdout}${compiled.stderr}`)
+compile()
 
 const spawn = (mode: string, n: number): Sample | undefined => {
   const result = spawnSync(process.execPath, ["--expose-gc", child, mode, `${n}`, `${SEED}`], {
