@@ -201,11 +201,11 @@ const metricsHandler = Effect.gen(function*() {
   return HttpServerResponse.text(yield* metrics.scrape, { contentType: SpineTelemetry.prometheusContentType })
 })
 
-type Handler = Effect.Effect<
-  HttpServerResponse.HttpServerResponse,
-  never,
-  Spine.Spine | SpineTelemetry.PrometheusMetrics | HttpServerRequest.HttpServerRequest
->
+/** A route's handler, given the spine and the request directly: the served app looks neither up per request. */
+type Handler = (
+  spine: Spine.SpineService,
+  request: HttpServerRequest.HttpServerRequest
+) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, PrometheusMetrics>
 
 /** The routes: GET paths (with the prefix) and their handlers, served by `router` and `app`. */
 const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, Handler]> => {
@@ -214,14 +214,12 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
   const details = options.details ?? "never"
   const authorize = options.authorize
 
-  const showDetails: Effect.Effect<boolean, never, HttpServerRequest.HttpServerRequest> = details === "always"
-    ? Effect.succeed(true)
-    : details === "never" || authorize === undefined
-    ? Effect.succeed(false)
-    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const allowed = authorize(request)
-      return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
-    })
+  const showDetails = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<boolean> => {
+    if (details === "always") return Effect.succeed(true)
+    if (details === "never" || authorize === undefined) return Effect.succeed(false)
+    const allowed = authorize(request)
+    return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
+  }
 
   const readyJson = perHealth((health) =>
     HttpServerResponse.uint8Array(encoder.encode(JSON.stringify(toHealthResponse(health))), {
@@ -232,53 +230,40 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
   const readyText = perHealth((health) =>
     HttpServerResponse.text(toVerboseText(health), { status: statusOf(health.ready) })
   )
-  const ok = HttpServerResponse.text("ok")
-  const stopping = HttpServerResponse.text("stopping", { status: 503 })
+  const ok = Effect.succeed(HttpServerResponse.text("ok"))
+  const stopping = Effect.succeed(HttpServerResponse.text("stopping", { status: 503 }))
 
   return [
     [
       path("/livez"),
-      Effect.flatMap(
-        Spine.Spine,
-        (spine) => Effect.map(spine.phase, (phase) => phase === "booting" || phase === "ready" ? ok : stopping)
-      )
+      (spine) => Effect.flatMap(spine.phase, (phase) => phase === "booting" || phase === "ready" ? ok : stopping)
     ],
     [
       path("/readyz"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const health = yield* spine.health
-        const request = yield* HttpServerRequest.HttpServerRequest
-        return flag(queryOf(request.url), "verbose") ? readyText(health) : readyJson(health)
-      })
+      (spine, request) =>
+        Effect.map(
+          spine.health,
+          (health) => flag(queryOf(request.url), "verbose") ? readyText(health) : readyJson(health)
+        )
     ],
-    [path("/metrics"), metricsHandler],
+    [path("/metrics"), () => metricsHandler],
     [
       path("/health"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const health = yield* spine.health
-        const body = (yield* showDetails) ? health : withoutDetails(health)
-        return HttpServerResponse.unsafeJson(body)
-      })
+      (spine, request) =>
+        Effect.gen(function*() {
+          const health = yield* spine.health
+          const body = (yield* showDetails(request)) ? health : withoutDetails(health)
+          return HttpServerResponse.unsafeJson(body)
+        })
     ],
-    [
-      path("/report"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        return HttpServerResponse.unsafeJson(yield* spine.report)
-      })
-    ],
+    [path("/report"), (spine) => Effect.map(spine.report, (report) => HttpServerResponse.unsafeJson(report))],
     [
       path("/graph"),
-      Effect.gen(function*() {
-        const spine = yield* Spine.Spine
-        const graph = yield* spine.graph
-        const request = yield* HttpServerRequest.HttpServerRequest
-        return queryOf(request.url).get("format") === "dot"
-          ? HttpServerResponse.text(graph.toDot(), { contentType: "text/vnd.graphviz" })
-          : HttpServerResponse.text(graph.toMermaid(), { contentType: "text/vnd.mermaid" })
-      })
+      (spine, request) =>
+        Effect.map(spine.graph, (graph) =>
+          queryOf(request.url).get("format") === "dot"
+            ? HttpServerResponse.text(graph.toDot(), { contentType: "text/vnd.graphviz" })
+            : HttpServerResponse.text(graph.toMermaid(), { contentType: "text/vnd.mermaid" }))
     ]
   ]
 }
@@ -305,7 +290,13 @@ export const router = (
   options: RouterOptions = {}
 ): HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> =>
   routes(options).reduce<HttpRouter.HttpRouter<never, Spine.Spine | SpineTelemetry.PrometheusMetrics>>(
-    (router, [path, handler]) => HttpRouter.get(router, path, handler),
+    (router, [path, handler]) =>
+      HttpRouter.get(
+        router,
+        path,
+        Effect.flatMap(Spine.Spine, (spine) =>
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (r) => handler(spine, r)))
+      ),
     HttpRouter.empty
   )
 
@@ -321,16 +312,26 @@ export const router = (
 export const app = (
   options: RouterOptions = {}
 ): HttpApp.Default<never, Spine.Spine | SpineTelemetry.PrometheusMetrics> => {
-  const table = new Map<string, Handler>(routes(options))
-  const notFound = Effect.succeed(HttpServerResponse.empty({ status: 404 }))
-  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const handler = request.method === "GET" ? table.get(pathOf(request.url)) : undefined
-    return handler ?? notFound
-  })
+  const serve = dispatch(options)
+  return Effect.flatMap(Spine.Spine, (spine) => serve(Option.some(spine)))
 }
 
-/** The app before the spine exists (validation and configuration are running): probes say so, metrics work. */
-const beforeSpine = (options: RouterOptions): HttpApp.Default<never, SpineTelemetry.PrometheusMetrics> => {
+const notFound = Effect.succeed(HttpServerResponse.empty({ status: 404 }))
+
+/** The app for a spine, or for none yet (then `beforeSpine` answers). */
+const dispatch = (options: RouterOptions) => {
+  const table = new Map<string, Handler>(routes(options))
+  const early = beforeSpine(options)
+  return (spine: Option.Option<Spine.SpineService>): HttpApp.Default<never, PrometheusMetrics> =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      if (Option.isNone(spine)) return early(request)
+      const handler = request.method === "GET" ? table.get(pathOf(request.url)) : undefined
+      return handler === undefined ? notFound : handler(spine.value, request)
+    })
+}
+
+/** The answers before the spine exists (validation and configuration are running): probes say so, metrics work. */
+const beforeSpine = (options: RouterOptions) => {
   const prefix = normalizePrefix(options.prefix)
   const body = encoder.encode(JSON.stringify({ status: "fail", output: "booting", checks: {} }))
   const booting = Effect.succeed(HttpServerResponse.text("booting", { status: 503 }))
@@ -345,11 +346,8 @@ const beforeSpine = (options: RouterOptions): HttpApp.Default<never, SpineTeleme
     [`${prefix}/report`, booting],
     [`${prefix}/graph`, booting]
   ])
-  const notFound = Effect.succeed(HttpServerResponse.empty({ status: 404 }))
-  return Effect.flatMap(
-    HttpServerRequest.HttpServerRequest,
-    (request) => (request.method === "GET" ? table.get(pathOf(request.url)) : undefined) ?? notFound
-  )
+  return (request: HttpServerRequest.HttpServerRequest) =>
+    (request.method === "GET" ? table.get(pathOf(request.url)) : undefined) ?? notFound
 }
 
 /**
@@ -371,18 +369,15 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
   const prefix = normalizePrefix(options.prefix)
   const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])
   return Layer.unwrapEffect(Effect.gen(function*() {
-    let spine = yield* Effect.serviceOption(Spine.Spine)
+    const spine = yield* Effect.serviceOption(Spine.Spine)
+    const serve = dispatch(options)
+    let served = serve(spine)
     const announce = Layer.succeed(Spine.Announce, {
       announce: (service) => {
-        spine = Option.some(service)
+        served = serve(Option.some(service))
       }
     })
-    const routes = app(options)
-    const early = beforeSpine(options)
-    const served = Effect.suspend(() =>
-      Option.isSome(spine) ? Effect.provideService(routes, Spine.Spine, spine.value) : early
-    )
-    return HttpServer.serve()(served).pipe(
+    return HttpServer.serve()(Effect.suspend(() => served)).pipe(
       HttpMiddleware.withTracerDisabledWhen((request) => probes.has(pathOf(request.url))),
       Layer.provide(SpineTelemetry.layerPrometheus),
       Layer.provide(NodeHttpServer.layer(createServer, {
