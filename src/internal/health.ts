@@ -175,7 +175,9 @@ const record = (
  */
 export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
   // each check is a root span of its own: a scheduled round is not part of whatever forked the loop
-  Effect.flatMap(Tracing.current({ root: true }), (tracing) => runChecks(monitor, entries, tracing))
+  Effect.flatMap(Tracing.current({ root: true }), (tracing) => runChecks(monitor, entries, tracing)).pipe(
+    Effect.ensuring(Effect.sync(monitor.runtime.timers.idle))
+  )
 
 const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tracing.Tracing | undefined) =>
   Effect.async<void>((resume) => {

@@ -462,7 +462,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
           abort()
           return Deferred.await(settled)
         })
-      )
+      ),
+      Effect.ensuring(Effect.sync(runtime.timers.idle))
     )
   })
 
@@ -507,7 +508,7 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>, onl
     }
 
     graph.start()
-    return Deferred.await(done)
+    return Effect.ensuring(Deferred.await(done), Effect.sync(runtime.timers.idle))
   })
 
 /** The services of every ready package, keyed by tag. */
