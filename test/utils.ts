@@ -72,6 +72,15 @@ export const runWithClock = <A, E>(
     return yield* Effect.dieMessage("fiber still running after the step limit")
   })
 
+/** GET `path` from a server on loopback `port`: its status and body; fails while nothing listens (retry it). */
+export const getLocal = (port: number, path: string) =>
+  Effect.tryPromise(() =>
+    fetch(`http://127.0.0.1:${port}${path}`).then(async (response) => ({
+      status: response.status,
+      text: await response.text()
+    }))
+  )
+
 /** A TCP port free on loopback right now. */
 export const freePort = () =>
   new Promise<number>((resolve) => {

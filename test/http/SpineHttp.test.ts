@@ -5,7 +5,7 @@ import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Schedule, Schema
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
 import { Package, Report, Spine, SpineTelemetry } from "../../src/index.js"
-import { freePort } from "../utils.js"
+import { freePort, getLocal } from "../utils.js"
 
 class Database extends Context.Tag("http-test/Database")<Database, { readonly url: string }>() {}
 class Cache extends Context.Tag("http-test/Cache")<Cache, { readonly size: number }>() {}
@@ -296,22 +296,18 @@ describe("SpineHttp", () => {
       const port = yield* Effect.promise(freePort)
       const spine = spineOf([database(), cache])
       yield* Layer.launch(SpineHttp.layer({ port, prefix: "/ops" }).pipe(Layer.provide(spine))).pipe(Effect.forkScoped)
-      const response = yield* Effect.retry(
-        Effect.tryPromise(() => fetch(`http://127.0.0.1:${port}/ops/livez`)),
-        { times: 100, schedule: Schedule.spaced("20 millis") }
-      )
-      expect(response.status).toBe(200)
-      expect(yield* Effect.promise(() => response.text())).toBe("ok")
+      const response = yield* Effect.retry(getLocal(port, "/ops/livez"), {
+        times: 100,
+        schedule: Schedule.spaced("20 millis")
+      })
+      expect(response).toEqual({ status: 200, text: "ok" })
     }))
 
   it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
       yield* Layer.build(SpineHttp.layer({ port, host: "127.0.0.1" }))
-      const fetchText = (path: string) =>
-        Effect.promise(() =>
-          fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, text: await r.text() }))
-        )
+      const fetchText = (path: string) => getLocal(port, path)
       expect(yield* fetchText("/readyz")).toEqual({
         status: 503,
         text: JSON.stringify({ status: "fail", output: "booting", checks: {} })
@@ -340,9 +336,7 @@ describe("SpineHttp", () => {
           )
         )
       })
-      const url = (path: string) => `http://127.0.0.1:${port}${path}`
-      const fetchText = (path: string) =>
-        Effect.promise(() => fetch(url(path)).then(async (r) => ({ status: r.status, text: await r.text() })))
+      const fetchText = (path: string) => getLocal(port, path)
       const scope = yield* Scope.make()
       const app = spineOf([database(), slow]).pipe(
         Layer.provideMerge(SpineHttp.layer({ port, host: "127.0.0.1" }))
@@ -350,10 +344,7 @@ describe("SpineHttp", () => {
       const booted = yield* Effect.forkDaemon(Layer.buildWithScope(app, scope))
 
       // booting: the server is up, readiness fails with each package's state, liveness passes
-      const readyz = yield* Effect.retry(
-        Effect.tryPromise(() => fetch(url("/readyz")).then(async (r) => ({ status: r.status, text: await r.text() }))),
-        { times: 200, schedule: Schedule.spaced("10 millis") }
-      )
+      const readyz = yield* Effect.retry(fetchText("/readyz"), { times: 200, schedule: Schedule.spaced("10 millis") })
       expect(readyz.status).toBe(503)
       const body = JSON.parse(readyz.text)
       expect(body.status).toBe("fail")

@@ -10,7 +10,7 @@ import { ConfigProvider, Context, Effect, Exit, Layer, Schedule, Scope } from "e
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Package, Spine, SpineHttp, SpineTelemetry } from "../../src/index.js"
-import { freePort } from "../utils.js"
+import { freePort, getLocal } from "../utils.js"
 
 const tag = (name: string) => Context.GenericTag<string>(`telemetry-test/${name}`)
 const Config = tag("config")
@@ -186,8 +186,7 @@ describe("SpineTelemetry", () => {
       const port = yield* Effect.promise(freePort)
       yield* Layer.build(SpineHttp.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(spineLayer)))
       for (const path of ["/livez", "/readyz", "/report", "/metrics"]) {
-        const status = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
-        expect(status).toBe(200)
+        expect((yield* getLocal(port, path)).status).toBe(200)
       }
       const traced = exporter.getFinishedSpans().filter((span) => span.name.startsWith("http.server"))
       expect(traced.map((span) => span.attributes["url.path"]).sort()).toEqual(["/metrics", "/report"])
