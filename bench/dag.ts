@@ -1,9 +1,10 @@
 /**
  * The benchmark's graph: a seeded random DAG where package i depends on up to
- * three earlier packages, and the same trivial layers wired two ways, through
- * the spine and by hand with `Layer.provide`.
+ * three earlier packages, and the same trivial layers built three ways: through
+ * the spine, by hand with `Layer.provide`, and by the bare scheduling the
+ * spine is built on (the floor).
  */
-import { Context, Effect, Layer } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Layer, Runtime, Scope } from "effect"
 import { Package, Spine } from "../src/index.js"
 
 export interface Service {
@@ -56,16 +57,17 @@ export const makeLayers = (n: number, initMs: number, prefix = "bench") => {
   return { tags, layers }
 }
 
-/** (a) The spine over one `Package.make` per node. */
+/** (a) The spine over one `Package.make` per node; `prefix` names the packages (and so their metric series). */
 export const spineLayer = (
   dag: ReadonlyArray<ReadonlyArray<number>>,
   tags: ReadonlyArray<Context.Tag<Service, Service>>,
-  layers: ReadonlyArray<Layer.Layer<Service>>
+  layers: ReadonlyArray<Layer.Layer<Service>>,
+  prefix = "pkg"
 ) =>
   Spine.layer({
     packages: dag.map((deps, index) =>
       Package.make({
-        name: `pkg-${index}`,
+        name: `${prefix}-${index}`,
         version: "1.0.0",
         provides: tags[index],
         requires: deps.map((j) => tags[j]),
@@ -87,3 +89,57 @@ export const rawLayer = (dag: ReadonlyArray<ReadonlyArray<number>>, layers: Read
   const [head, ...tail] = wired
   return Layer.mergeAll(head, ...tail)
 }
+
+/**
+ * (c) The design's floor: the spine's scheduling with nothing else. One fiber
+ * per package once its dependencies are built, each layer built with a shared
+ * MemoMap into a scope of its own with its dependencies' services provided,
+ * and release in reverse order, independent packages in parallel. No
+ * validation, states, events, metrics, timeouts or error handling: what any
+ * scheduler of this design pays to Effect.
+ */
+export const floorLayer = (
+  dag: ReadonlyArray<ReadonlyArray<number>>,
+  tags: ReadonlyArray<Context.Tag<Service, Service>>,
+  layers: ReadonlyArray<Layer.Layer<Service>>
+): Layer.Layer<Service> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const fork = Runtime.runFork(yield* Effect.runtime<never>())
+    const memoMap = yield* Layer.makeMemoMap
+    const dependents = dag.map((): Array<number> => [])
+    dag.forEach((deps, index) => deps.forEach((j) => dependents[j].push(index)))
+    const services: Array<Service> = []
+    const scopes: Array<Scope.CloseableScope> = []
+    const waiting = dag.map((deps) => deps.length)
+    const built = yield* Deferred.make<void>()
+    let ready = 0
+    const start = (index: number) => {
+      const provided = new Map<string, unknown>(dag[index].map((j) => [tags[j].key, services[j]]))
+      const scope = Effect.runSync(Scope.make())
+      const fiber = fork(
+        Effect.provide(Layer.buildWithMemoMap(layers[index], memoMap, scope), Context.unsafeMake(provided))
+      )
+      fiber.addObserver((exit) => {
+        if (Exit.isFailure(exit)) return Deferred.unsafeDone(built, Exit.die(Cause.squash(exit.cause)))
+        services[index] = Context.get(exit.value, tags[index])
+        scopes[index] = scope
+        if (++ready === dag.length) Deferred.unsafeDone(built, Exit.void)
+        for (const next of dependents[index]) if (--waiting[next] === 0) start(next)
+      })
+    }
+    dag.forEach((deps, index) => deps.length === 0 && start(index))
+    yield* Deferred.await(built)
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        const left = dependents.map((list) => list.length)
+        let released = 0
+        const release = (index: number) =>
+          fork(Scope.close(scopes[index], Exit.void)).addObserver(() => {
+            if (++released === dag.length) resume(Effect.void)
+            for (const j of dag[index]) if (--left[j] === 0) release(j)
+          })
+        left.forEach((count, index) => count === 0 && release(index))
+      })
+    )
+    return Context.unsafeMake<Service>(new Map(services.map((service, index) => [tags[index].key, service])))
+  }))

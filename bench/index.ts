@@ -16,6 +16,7 @@ interface Sample {
   readonly buildMs: number
   readonly releaseMs: number
   readonly heapPerPackage: number
+  readonly coldMs: number
 }
 
 interface Row {
@@ -27,6 +28,8 @@ interface Row {
   readonly usPerPackage: number
   readonly heapPerPackage: number
   readonly spread: number
+  /** The first warm-up build + release of each process, per package (at most 1000 packages). */
+  readonly coldUsPerPackage: number
 }
 
 const SEED = 42
@@ -78,7 +81,8 @@ const measure = (mode: string, n: number): Row => {
     releaseMs: median(samples.map((s) => s.releaseMs)),
     usPerPackage: (median(totals) * 1000) / n,
     heapPerPackage: median(samples.map((s) => s.heapPerPackage)),
-    spread: Math.max(...totals) / Math.min(...totals)
+    spread: Math.max(...totals) / Math.min(...totals),
+    coldUsPerPackage: (median(samples.map((s) => s.coldMs)) * 1000) / Math.min(n, 1000)
   }
 }
 
@@ -86,23 +90,30 @@ const fixed = (value: number, digits: number, width: number) =>
   (Number.isFinite(value) ? value.toFixed(digits) : "n/a").padStart(width)
 
 console.log(`spine vs raw Layer.provide wiring, seed ${SEED}, median of up to ${REPS} fresh processes per cell`)
-console.log("each child warms up on a 50-package DAG, then measures one build; heap = retained after GC, scope open\n")
-console.log("     N  mode   reps  build ms  release ms  µs/pkg (b+r)  heap B/pkg  max/min  raw/spine time  heap")
+console.log(
+  "each child times one build + release after 3 warm-up builds of the same kind (cold = the first of them);\n" +
+    "heap = retained after GC by another build of the same DAG, scope open.\n" +
+    "floor = the same scheduling (a fiber, a MemoMap build and a scope per package) with nothing else\n"
+)
+console.log(
+  "     N  mode   reps  build ms  release ms  µs/pkg (b+r)  heap B/pkg  max/min  cold µs/pkg  raw/mode time  heap"
+)
 const rows: Array<Row> = []
 for (const n of SIZES) {
   const spine = measure("spine", n)
+  const floor = measure("floor", n)
   const raw = measure("raw", n)
-  rows.push(spine, raw)
-  for (const row of [spine, raw]) {
+  rows.push(spine, floor, raw)
+  for (const row of [spine, floor, raw]) {
     const ratios = row === raw
-      ? `${fixed(raw.usPerPackage / spine.usPerPackage, 2, 14)}  ${
-        fixed(raw.heapPerPackage / spine.heapPerPackage, 2, 4)
-      }`
-      : ""
+      ? ""
+      : `${fixed(raw.usPerPackage / row.usPerPackage, 2, 13)}  ${fixed(raw.heapPerPackage / row.heapPerPackage, 2, 4)}`
     console.log(
       `${fixed(n, 0, 6)}  ${row.mode.padEnd(5)}  ${fixed(row.reps, 0, 4)}  ${fixed(row.buildMs, 1, 8)}  ${
         fixed(row.releaseMs, 1, 10)
-      }  ${fixed(row.usPerPackage, 1, 12)}  ${fixed(row.heapPerPackage, 0, 10)}  ${fixed(row.spread, 2, 7)}  ${ratios}`
+      }  ${fixed(row.usPerPackage, 1, 12)}  ${fixed(row.heapPerPackage, 0, 10)}  ${fixed(row.spread, 2, 7)}  ${
+        fixed(row.coldUsPerPackage, 1, 11)
+      }  ${ratios}`
     )
   }
 }
@@ -174,3 +185,11 @@ const checks: ReadonlyArray<readonly [string, boolean, string]> = [
 ]
 console.log("\ntargets")
 for (const [label, ok, value] of checks) console.log(`  ${ok ? "PASS" : "FAIL"}  ${label.padEnd(52)} ${value}`)
+const floor1000 = find("floor", 1000)
+console.log(
+  `  (the floor at N=1000: ${(find("raw", 1000).usPerPackage / floor1000.usPerPackage).toFixed(2)}x faster than raw, ${
+    (floor1000.heapPerPackage / 1024).toFixed(2)
+  } KB per package; the spine costs ${
+    (find("spine", 1000).usPerPackage / floor1000.usPerPackage).toFixed(2)
+  }x the floor)`
+)
