@@ -1,6 +1,6 @@
 /**
  * One measurement in a fresh process:
- * `node --expose-gc .bench/bench/child.js <spine|raw|floor|latency|latency-raw> <N> <seed>` (compiled by bench/index.ts).
+ * `node --expose-gc .bench/bench/child.js <spine|raw|floor|latency|latency-raw|latency-floor> <N> <seed>` (compiled by bench/index.ts).
  * Warms up on DAGs of the same kind, times one build and release, measures the
  * retained heap of another build while its scope is open, and prints one JSON line.
  */
@@ -27,7 +27,7 @@ const layerOf = (size: number, dagSeed: number, delay: number, prefix: string) =
   const { layers, tags } = makeLayers(size, delay, prefix)
   const layer: Layer.Layer<Service, unknown> = raw
     ? rawLayer(dag, layers)
-    : mode === "floor"
+    : mode.endsWith("floor")
     ? floorLayer(dag, tags, layers)
     : spineLayer(dag, tags, layers, prefix)
   return { layer, tags }
