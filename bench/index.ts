@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the spine against raw `Layer.provide` wiring of the same
- * seeded random DAG, then boot latency against the longest dependency chain,
- * health checks, and `GET /readyz` under HTTP load (bench/http.ts, also
+ * seeded random DAG, and against the bare scheduling it is built on (the
+ * floor); then boot latency against the longest dependency chain, health
+ * checks, and `GET /readyz` under HTTP load (bench/http.ts, also
  * `npm run bench:http` alone). Every boot figure is the median over fresh
  * processes (bench/child.ts); the bench reports PASS/FAIL per target and
  * exits 0 (1 only when the HTTP section times out).
@@ -89,7 +90,9 @@ const measure = (mode: string, n: number): Row => {
 const fixed = (value: number, digits: number, width: number) =>
   (Number.isFinite(value) ? value.toFixed(digits) : "n/a").padStart(width)
 
-console.log(`spine vs raw Layer.provide wiring, seed ${SEED}, median of up to ${REPS} fresh processes per cell`)
+console.log(
+  `spine and floor vs raw Layer.provide wiring, seed ${SEED}, median of up to ${REPS} fresh processes per cell`
+)
 console.log(
   "each child times one build + release after 3 warm-up builds of the same kind (cold = the first of them);\n" +
     "heap = retained after GC by another build of the same DAG, scope open.\n" +
