@@ -1,6 +1,7 @@
 /**
  * One measurement in a fresh process:
- * `node --expose-gc .bench/bench/child.js <spine|raw|floor|latency|latency-raw|latency-floor> <N> <seed>` (compiled by bench/index.ts).
+ * `node --expose-gc .bench/bench/child.js <mode> <N> <seed>` (compiled by bench/index.ts), mode one of
+ * spine, raw, floor, latency, latency-raw, latency-floor.
  * Warms up on DAGs of the same kind, times one build and release, measures the
  * retained heap of another build while its scope is open, and prints one JSON line.
  */

@@ -6,6 +6,7 @@
  */
 import { Cause, Context, Deferred, Effect, Exit, Layer, Runtime, Scope } from "effect"
 import { Package, Spine } from "../src/index.js"
+import { type Node, walk } from "../src/internal/graph.js"
 
 export interface Service {
   readonly index: number
@@ -57,24 +58,30 @@ export const makeLayers = (n: number, initMs: number, prefix = "bench") => {
   return { tags, layers }
 }
 
-/** (a) The spine over one `Package.make` per node; `prefix` names the packages (and so their metric series). */
+/** One `Package.make` per node; `prefix` names the packages (and so their metric series). */
+const packagesOf = (
+  dag: ReadonlyArray<ReadonlyArray<number>>,
+  tags: ReadonlyArray<Context.Tag<Service, Service>>,
+  layers: ReadonlyArray<Layer.Layer<Service>>,
+  prefix: string
+) =>
+  dag.map((deps, index) =>
+    Package.make({
+      name: `${prefix}-${index}`,
+      version: "1.0.0",
+      provides: tags[index],
+      requires: deps.map((j) => tags[j]),
+      layer: layers[index]
+    })
+  )
+
+/** (a) The spine over one `Package.make` per node. */
 export const spineLayer = (
   dag: ReadonlyArray<ReadonlyArray<number>>,
   tags: ReadonlyArray<Context.Tag<Service, Service>>,
   layers: ReadonlyArray<Layer.Layer<Service>>,
   prefix = "pkg"
-) =>
-  Spine.layer({
-    packages: dag.map((deps, index) =>
-      Package.make({
-        name: `${prefix}-${index}`,
-        version: "1.0.0",
-        provides: tags[index],
-        requires: deps.map((j) => tags[j]),
-        layer: layers[index]
-      })
-    )
-  })
+) => Spine.layer({ packages: packagesOf(dag, tags, layers, prefix) })
 
 /**
  * (b) Raw wiring: each layer provided with the merge of its wired dependencies.
@@ -91,55 +98,54 @@ export const rawLayer = (dag: ReadonlyArray<ReadonlyArray<number>>, layers: Read
 }
 
 /**
- * (c) The design's floor: the spine's scheduling with nothing else. One fiber
- * per package once its dependencies are built, each layer built with a shared
- * MemoMap into a scope of its own with its dependencies' services provided,
- * and release in reverse order, independent packages in parallel. No
- * validation, states, events, metrics, timeouts or error handling: what any
- * scheduler of this design pays to Effect.
+ * (c) The design's floor: the spine's scheduling with nothing else. The
+ * spine's own graph walk starts one fiber per package once its dependencies
+ * are built, each layer built with a shared MemoMap into a scope of its own
+ * with its dependencies' services provided, and releases in reverse order,
+ * independent packages in parallel. No validation, states, events, metrics,
+ * timeouts or error handling: what any scheduler of this design pays to Effect.
  */
 export const floorLayer = (
   dag: ReadonlyArray<ReadonlyArray<number>>,
   tags: ReadonlyArray<Context.Tag<Service, Service>>,
   layers: ReadonlyArray<Layer.Layer<Service>>
-): Layer.Layer<Service> =>
-  Layer.scopedContext(Effect.gen(function*() {
+): Layer.Layer<Service> => {
+  const packages = packagesOf(dag, tags, layers, "floor")
+  const dependents = dag.map((): Array<number> => [])
+  dag.forEach((deps, index) => deps.forEach((j) => dependents[j].push(index)))
+  const nodes: ReadonlyArray<Node> = packages.map((pkg, index) => ({
+    index,
+    pkg,
+    dependencies: dag[index],
+    dependents: dependents[index]
+  }))
+  return Layer.scopedContext(Effect.gen(function*() {
     const fork = Runtime.runFork(yield* Effect.runtime<never>())
     const memoMap = yield* Layer.makeMemoMap
-    const dependents = dag.map((): Array<number> => [])
-    dag.forEach((deps, index) => deps.forEach((j) => dependents[j].push(index)))
     const services: Array<Service> = []
     const scopes: Array<Scope.CloseableScope> = []
-    const waiting = dag.map((deps) => deps.length)
     const built = yield* Deferred.make<void>()
-    let ready = 0
-    const start = (index: number) => {
+    const boot = walk(nodes, "start", (index) => {
       const provided = new Map<string, unknown>(dag[index].map((j) => [tags[j].key, services[j]]))
       const scope = Effect.runSync(Scope.make())
-      const fiber = fork(
-        Effect.provide(Layer.buildWithMemoMap(layers[index], memoMap, scope), Context.unsafeMake(provided))
-      )
-      fiber.addObserver((exit) => {
-        if (Exit.isFailure(exit)) return Deferred.unsafeDone(built, Exit.die(Cause.squash(exit.cause)))
-        services[index] = Context.get(exit.value, tags[index])
-        scopes[index] = scope
-        if (++ready === dag.length) Deferred.unsafeDone(built, Exit.void)
-        for (const next of dependents[index]) if (--waiting[next] === 0) start(next)
-      })
-    }
-    dag.forEach((deps, index) => deps.length === 0 && start(index))
+      fork(Effect.provide(Layer.buildWithMemoMap(layers[index], memoMap, scope), Context.unsafeMake(provided)))
+        .addObserver((exit) => {
+          if (Exit.isFailure(exit)) return Deferred.unsafeDone(built, Exit.die(Cause.squash(exit.cause)))
+          services[index] = Context.get(exit.value, tags[index])
+          scopes[index] = scope
+          boot.finish(index)
+        })
+    }, () => Deferred.unsafeDone(built, Exit.void))
+    boot.start()
     yield* Deferred.await(built)
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
-        const left = dependents.map((list) => list.length)
-        let released = 0
-        const release = (index: number) =>
-          fork(Scope.close(scopes[index], Exit.void)).addObserver(() => {
-            if (++released === dag.length) resume(Effect.void)
-            for (const j of dag[index]) if (--left[j] === 0) release(j)
-          })
-        left.forEach((count, index) => count === 0 && release(index))
+        const release = walk(nodes, "release", (index) => {
+          fork(Scope.close(scopes[index], Exit.void)).addObserver(() => release.finish(index))
+        }, () => resume(Effect.void))
+        release.start()
       })
     )
     return Context.unsafeMake<Service>(new Map(services.map((service, index) => [tags[index].key, service])))
   }))
+}
