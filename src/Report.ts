@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Graph, Schema } from "effect"
 import { packageStates } from "./Lifecycle.js"
 
 const Status = Schema.Literal("pass", "warn", "fail")
@@ -140,6 +140,25 @@ const pad = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
 }
 
 /**
+ * Each package's position in the start order (every package after what it
+ * requires), to order packages whose timestamps fall in the same millisecond.
+ * Empty for a graph with a cycle, which no spine produces.
+ */
+const startRank = (packages: Report["packages"]): Map<string, number> => {
+  const graph = Graph.directed<string, void>((mutable) => {
+    const provider = new Map(packages.map((pkg) => [pkg.provides, Graph.addNode(mutable, pkg.name)]))
+    packages.forEach((pkg, index) => {
+      for (const { tag } of pkg.requires) {
+        const dependency = provider.get(tag)
+        if (dependency !== undefined) Graph.addEdge(mutable, dependency, index, undefined)
+      }
+    })
+  })
+  if (!Graph.isAcyclic(graph)) return new Map()
+  return new Map(Array.from(Graph.values(Graph.topo(graph)), (name, rank) => [name, rank]))
+}
+
+/**
  * The report as a table: one line per package in start order (name, version,
  * state, health, init time, note), then a summary line.
  *
@@ -151,7 +170,10 @@ export const toText = (report: Report): string => {
   const rows = [["PACKAGE", "VERSION", "STATE", "HEALTH", "INIT", "NOTE"]]
   // in start order; packages that never started last
   const startOf = (name: string) => timeline.get(name)?.startedAt?.getTime() ?? Infinity
-  const ordered = [...report.packages].sort((a, b) => startOf(a.name) - startOf(b.name))
+  const rank = startRank(report.packages)
+  const ordered = [...report.packages].sort((a, b) =>
+    startOf(a.name) - startOf(b.name) || (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0)
+  )
   for (const pkg of ordered) {
     const entry = timeline.get(pkg.name)
     const health = pkg.health
@@ -182,10 +204,12 @@ export const toText = (report: Report): string => {
  * @category formatting
  */
 export const toShutdownText = (report: Report): string => {
+  // within one millisecond, dependents before what they require: the order the spine releases them in
+  const rank = startRank(report.packages)
   const released = report.timeline.flatMap((entry) =>
     entry.stoppedAt === undefined ? [] : [{ ...entry, at: entry.stoppedAt }]
   )
-    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .sort((a, b) => a.at.getTime() - b.at.getTime() || (rank.get(b.package) ?? 0) - (rank.get(a.package) ?? 0))
   return pad([
     ["PACKAGE", "STOP"],
     ...released.map((entry) => [entry.package, `${entry.stopDurationMs ?? 0} ms`])

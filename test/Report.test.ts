@@ -130,4 +130,35 @@ describe("statistics, metrics and report", () => {
       )
       expect(lines.at(-1)).toMatch(/^1\/3 healthy, readiness warn in \d+ ms$/)
     }))
+
+  it.effect("orders packages that start and stop in the same millisecond by their dependencies", () =>
+    Effect.gen(function*() {
+      // under the TestClock every timestamp is 0; declared in an order that is neither the start nor the release order
+      const tag = (name: string) => Context.GenericTag<string, number>(`report/chain/${name}`)
+      const chain = ["db", "api", "config", "cache"]
+      const requires: Record<string, ReadonlyArray<string>> = {
+        api: ["db", "cache"],
+        db: ["config"],
+        cache: ["config"]
+      }
+      const packages = chain.map((name) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tag(name),
+          requires: (requires[name] ?? []).map(tag),
+          layer: Layer.succeed(tag(name), 1)
+        })
+      )
+      const spine = yield* Effect.scoped(Effect.map(Layer.build(Spine.layer({ packages })), Context.get(Spine.Spine)))
+      const report = yield* spine.report
+      const column = (text: string) => text.split("\n").slice(1, 5).map((line) => line.split(" ")[0])
+      const started = column(Report.toText(report))
+      const released = column(Report.toShutdownText(report))
+      expect(started[0]).toBe("config")
+      expect(started[3]).toBe("api")
+      expect(released[0]).toBe("api")
+      expect(released[3]).toBe("config")
+      expect(released).toEqual([...started].reverse())
+    }))
 })
