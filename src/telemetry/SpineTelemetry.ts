@@ -11,7 +11,8 @@
  * Effect metric, the spine's `spine_*` ones included, goes to the metric
  * readers, and to `/metrics` of `SpineHttp` as Prometheus text.
  *
- * `layer` exports with OTLP over HTTP when the standard `OTEL_*` environment
+ * `layer` exports with OTLP over HTTP (protobuf, or JSON as
+ * `OTEL_EXPORTER_OTLP_PROTOCOL` says) when the standard `OTEL_*` environment
  * variables ask for it (see `Options.otlp`), and to span processors and
  * metric readers of your own.
  *
@@ -31,10 +32,12 @@
  */
 import { Metrics, NodeSdk, Resource } from "@effect/opentelemetry"
 import type { Attributes } from "@opentelemetry/api"
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http"
+import * as MetricsJson from "@opentelemetry/exporter-metrics-otlp-http"
+import * as MetricsProto from "@opentelemetry/exporter-metrics-otlp-proto"
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import type { MetricReader } from "@opentelemetry/sdk-metrics"
+import * as TracesJson from "@opentelemetry/exporter-trace-otlp-http"
+import * as TracesProto from "@opentelemetry/exporter-trace-otlp-proto"
+import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics"
 import { ConsoleMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { BatchSpanProcessor, ConsoleSpanExporter } from "@opentelemetry/sdk-trace-base"
@@ -137,6 +140,17 @@ const exporters = (name: string) =>
     Config.option
   )
 
+/**
+ * The OTLP protocol of one signal: its own variable, else the general one, else
+ * `http/protobuf` as the specification says. gRPC is not supported: the
+ * variable then fails the layer with a `ConfigError` naming it.
+ */
+const protocol = (signal: "TRACES" | "METRICS") =>
+  Config.all([
+    Config.option(Config.literal("http/protobuf", "http/json")(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`)),
+    Config.option(Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_PROTOCOL"))
+  ]).pipe(Config.map(([own, general]) => Option.getOrElse(Option.orElse(own, () => general), () => "http/protobuf")))
+
 /** The standard environment variables the SDK does not read by itself. */
 const environment = Config.all({
   disabled: Config.withDefault(Config.boolean("OTEL_SDK_DISABLED"), false),
@@ -146,6 +160,8 @@ const environment = Config.all({
   metricsEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")),
   tracesExporter: exporters("OTEL_TRACES_EXPORTER"),
   metricsExporter: exporters("OTEL_METRICS_EXPORTER"),
+  tracesProtocol: protocol("TRACES"),
+  metricsProtocol: protocol("METRICS"),
   exportInterval: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_INTERVAL"), 60_000),
   exportTimeout: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_TIMEOUT"), 30_000)
 })
@@ -170,7 +186,9 @@ const chosen = (
  * temporality are read by the SDK's exporters and processors; this layer
  * reads `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
  * `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` (`otlp`, `console`,
- * `none`), `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT`),
+ * `none`), `OTEL_EXPORTER_OTLP_PROTOCOL` and its `_TRACES_` and `_METRICS_`
+ * forms (`http/protobuf`, the default, or `http/json`),
+ * `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT`),
  * and to the processors and readers in `options`. Also provides the
  * Prometheus scrape that `SpineHttp` serves at `/metrics`, with the same
  * resource. An invalid variable fails the layer with a `ConfigError` naming it.
@@ -191,16 +209,24 @@ export const layer = (
     const traces = env.disabled ? [] : chosen(otlp, env.tracesExporter, any || Option.isSome(env.tracesEndpoint))
     const metrics = env.disabled ? [] : chosen(otlp, env.metricsExporter, any || Option.isSome(env.metricsEndpoint))
     const spanProcessor: Array<SpanProcessor> = env.disabled ? [] : toArray(options.spanProcessor)
-    if (traces.includes("otlp")) spanProcessor.push(new BatchSpanProcessor(new OTLPTraceExporter()))
+    if (traces.includes("otlp")) {
+      const Exporter = env.tracesProtocol === "http/json" ? TracesJson.OTLPTraceExporter : TracesProto.OTLPTraceExporter
+      spanProcessor.push(new BatchSpanProcessor(new Exporter()))
+    }
     if (traces.includes("console")) spanProcessor.push(new BatchSpanProcessor(new ConsoleSpanExporter()))
     const metricReader: Array<MetricReader> = env.disabled ? [] : toArray(options.metricReader)
-    const periodic = (exporter: OTLPMetricExporter | ConsoleMetricExporter) =>
+    const periodic = (exporter: PushMetricExporter) =>
       new PeriodicExportingMetricReader({
         exporter,
         exportIntervalMillis: env.exportInterval,
         exportTimeoutMillis: Math.min(env.exportTimeout, env.exportInterval)
       })
-    if (metrics.includes("otlp")) metricReader.push(periodic(new OTLPMetricExporter()))
+    if (metrics.includes("otlp")) {
+      const Exporter = env.metricsProtocol === "http/json"
+        ? MetricsJson.OTLPMetricExporter
+        : MetricsProto.OTLPMetricExporter
+      metricReader.push(periodic(new Exporter()))
+    }
     if (metrics.includes("console")) metricReader.push(periodic(new ConsoleMetricExporter()))
     const resource = {
       serviceName: Option.getOrElse(env.serviceName, () => options.serviceName),

@@ -218,14 +218,19 @@ describe("SpineTelemetry", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
-  it.scopedLive("exports over OTLP/HTTP where OTEL_EXPORTER_OTLP_ENDPOINT points, and honours OTEL_TRACES_EXPORTER", () =>
+  it.scopedLive("exports over OTLP/HTTP where OTEL_EXPORTER_OTLP_ENDPOINT points, in the protocol and with the exporters the OTEL_* variables name", () =>
     Effect.gen(function*() {
-      const received: Array<{ path: string; body: string }> = []
+      const received: Array<{ path: string; body: string; type: string | undefined }> = []
       const server = createServer((request, response) => {
-        let body = ""
-        request.on("data", (chunk) => (body += chunk))
+        const chunks: Array<Buffer> = []
+        request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => {
-          received.push({ path: request.url ?? "", body })
+          // protobuf keeps names and strings as they are, so `latin1` text shows them either way
+          received.push({
+            path: request.url ?? "",
+            body: Buffer.concat(chunks).toString("latin1"),
+            type: request.headers["content-type"]
+          })
           response.writeHead(200, { "content-type": "application/json" }).end("{}")
         })
       })
@@ -256,6 +261,14 @@ describe("SpineTelemetry", () => {
       expect(traces.map((request) => request.body).join()).toContain("otlp-test")
       const exported = received.filter((request) => request.path === "/v1/metrics").map((request) => request.body)
       expect(exported.join()).toContain("spine_package_init_attempts_total")
+      const types = () => new Set(received.map((request) => `${request.path} ${request.type}`))
+      // http/protobuf unless told otherwise, as the specification says
+      expect(types()).toEqual(new Set(["/v1/traces application/x-protobuf", "/v1/metrics application/x-protobuf"]))
+
+      received.length = 0
+      yield* run({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: "http/protobuf" })
+      expect(types()).toEqual(new Set(["/v1/traces application/json", "/v1/metrics application/x-protobuf"]))
+      expect(received.find((request) => request.path === "/v1/traces")?.body).toContain(`"spine.boot"`)
 
       received.length = 0
       yield* run({ OTEL_TRACES_EXPORTER: "none", OTEL_SERVICE_NAME: "renamed" })
@@ -273,5 +286,19 @@ describe("SpineTelemetry", () => {
       )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("OTEL_METRIC_EXPORT_INTERVAL")
+    }))
+
+  it.effect("OTLP over gRPC is refused with a ConfigError naming the variable", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.scoped(Layer.build(SpineTelemetry.layer({ serviceName: "x", otlp: false }))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"]])))
+        )
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) {
+        expect(String(exit.cause)).toContain("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        expect(String(exit.cause)).toContain("http/protobuf")
+      }
     }))
 })
