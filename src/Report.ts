@@ -146,11 +146,12 @@ const pad = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
  */
 const startRank = (packages: Report["packages"]): Map<string, number> => {
   const graph = Graph.directed<string, void>((mutable) => {
-    const provider = new Map(packages.map((pkg) => [pkg.provides, Graph.addNode(mutable, pkg.name)]))
+    const nodes = packages.map((pkg) => Graph.addNode(mutable, pkg.name))
+    const provider = new Map(packages.map((pkg, index) => [pkg.provides, nodes[index]]))
     packages.forEach((pkg, index) => {
       for (const { tag } of pkg.requires) {
         const dependency = provider.get(tag)
-        if (dependency !== undefined) Graph.addEdge(mutable, dependency, index, undefined)
+        if (dependency !== undefined) Graph.addEdge(mutable, dependency, nodes[index], undefined)
       }
     })
   })

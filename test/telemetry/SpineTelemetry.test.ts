@@ -277,28 +277,21 @@ describe("SpineTelemetry", () => {
       expect(renamed.join()).toContain("renamed")
     }))
 
-  it.effect("an invalid OTEL_* variable fails the layer with a ConfigError naming it", () =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        Effect.scoped(Layer.build(SpineTelemetry.layer({ serviceName: "x", otlp: false }))).pipe(
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_METRIC_EXPORT_INTERVAL", "soon"]])))
+  it.effect("an invalid OTEL_* variable, or OTLP over gRPC, fails the layer with a ConfigError naming it", () =>
+    Effect.forEach([
+      ["OTEL_METRIC_EXPORT_INTERVAL", "soon", "integer"],
+      ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "http/protobuf"]
+    ], ([name, value, expected]) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(
+          Effect.scoped(Layer.build(SpineTelemetry.layer({ serviceName: "x", otlp: false }))).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[name, value]])))
+          )
         )
-      )
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("OTEL_METRIC_EXPORT_INTERVAL")
-    }))
-
-  it.effect("OTLP over gRPC is refused with a ConfigError naming the variable", () =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(
-        Effect.scoped(Layer.build(SpineTelemetry.layer({ serviceName: "x", otlp: false }))).pipe(
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"]])))
-        )
-      )
-      expect(Exit.isFailure(exit)).toBe(true)
-      if (Exit.isFailure(exit)) {
-        expect(String(exit.cause)).toContain("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        expect(String(exit.cause)).toContain("http/protobuf")
-      }
-    }))
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) {
+          expect(String(exit.cause)).toContain(name)
+          expect(String(exit.cause)).toContain(expected)
+        }
+      })))
 })
