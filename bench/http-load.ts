@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs"
 import type { Socket } from "node:net"
 import { connect } from "node:net"
+import type { LoadResult } from "./http.js"
 
 const [portArg, connectionsArg = "50", durationArg = "10000", warmupArg = "1000", serverPid] = process.argv.slice(2)
 const port = Number(portArg)
@@ -230,7 +231,7 @@ const finish = () => {
   for (const conn of [...live]) close(conn)
   const sorted = latencies.slice(0, requests).sort()
   const seconds = (measureEnd - measureStart) / 1000
-  console.log(JSON.stringify({
+  const result: LoadResult = {
     connections,
     durationMs: measureEnd - measureStart,
     requests,
@@ -252,7 +253,8 @@ const finish = () => {
       : Math.max(0, machineCpu.busy - serverCpu - clientCpu) / seconds,
     stealCpu: machineCpu === undefined ? null : machineCpu.steal / seconds,
     firstErrors
-  }))
+  }
+  console.log(JSON.stringify(result))
   process.exit(0)
 }
 

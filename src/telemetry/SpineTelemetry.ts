@@ -146,10 +146,11 @@ const exporters = (name: string) =>
  * variable then fails the layer with a `ConfigError` naming it.
  */
 const protocol = (signal: "TRACES" | "METRICS") =>
-  Config.all([
-    Config.option(Config.literal("http/protobuf", "http/json")(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`)),
-    Config.option(Config.literal("http/protobuf", "http/json")("OTEL_EXPORTER_OTLP_PROTOCOL"))
-  ]).pipe(Config.map(([own, general]) => Option.getOrElse(Option.orElse(own, () => general), () => "http/protobuf")))
+  Config.all(
+    [`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`, "OTEL_EXPORTER_OTLP_PROTOCOL"].map((name) =>
+      Config.option(Config.literal("http/protobuf", "http/json")(name))
+    )
+  ).pipe(Config.map((named) => Option.getOrElse(Option.firstSomeOf(named), () => "http/protobuf" as const)))
 
 /** The standard environment variables the SDK does not read by itself. */
 const environment = Config.all({
