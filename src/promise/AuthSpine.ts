@@ -202,7 +202,7 @@ export interface PackageDetails extends Package.Info {
  * ```ts
  * import { AuthSpine } from "@auth-spine/core"
  *
- * const spine = new AuthSpine.AuthSpine({ packages: [StorePackage, GreeterPackage] })
+ * const spine = new AuthSpine({ packages: [StorePackage, GreeterPackage] })
  * await spine.initialize()
  * const greeter = await spine.get(Greeter)
  * console.log((await spine.getHealth()).status)
