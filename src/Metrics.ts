@@ -82,7 +82,9 @@ export const bootDuration = Metric.gauge("spine_boot_duration_seconds", {
  * @since 0.1.0
  * @category metrics
  */
-export const packages = Metric.gauge("spine_packages", { description: "Packages per state" })
+export const packages = Metric.gauge("spine_packages", {
+  description: "Packages per state, summed over every spine of the process"
+})
 
 /**
  * One metric's current value.
@@ -117,7 +119,10 @@ export type MetricValue =
  * @category models
  */
 export interface MetricsSnapshot {
-  /** The `spine_*` metrics of this spine's packages. */
+  /**
+   * The `spine_*` metrics: those labelled by package for this spine's packages
+   * only; `spine_packages` and `spine_boot_duration_seconds` for the process.
+   */
   readonly spine: ReadonlyArray<MetricValue>
   /** Effect metrics the application's own code records (all but `spine_*` and Effect's `effect_*`). */
   readonly application: ReadonlyArray<MetricValue>

@@ -8,7 +8,20 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import type { Config, Schedule, Stream } from "effect"
-import { Cause, Console, Context, Duration, Effect, Either, Exit, Layer, Option, Scope, Stream as S } from "effect"
+import {
+  Cause,
+  Console,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Layer,
+  Option,
+  Scope,
+  Stream as S
+} from "effect"
 import type * as Health from "./Health.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
@@ -21,7 +34,13 @@ import * as Package from "./Package.js"
 import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
-import { type PackageHasDependents, PackageNotFound, type SpineError, type SpineNotRunning } from "./SpineError.js"
+import {
+  type DependencyNotRunning,
+  type PackageHasDependents,
+  PackageNotFound,
+  type SpineError,
+  type SpineNotRunning
+} from "./SpineError.js"
 
 /**
  * What the `Spine` service offers.
@@ -59,24 +78,35 @@ export interface SpineService {
   /** Summary, health, metrics, packages and timeline, as plain JSON. */
   readonly report: Effect.Effect<Report.Report>
   /**
-   * Adds a package to the running spine: validated against the running graph,
-   * started in the spine's scope, health-checked, released in order at
-   * shutdown. A stopped package of the same name is replaced.
+   * Adds a package to the running spine: validated against the running graph
+   * (its dependencies must be ready), started in the spine's scope,
+   * health-checked, released in order at shutdown. A stopped package of the
+   * same name is replaced. A required package that fails to start stays
+   * listed, `failed`, but out of readiness; an optional one degrades as at
+   * boot. Changes run one at a time; shutdown interrupts one still starting.
    */
-  readonly add: (pkg: Package.Any) => Effect.Effect<void, SpineError | SpineNotRunning>
+  readonly add: (pkg: Package.Any) => Effect.Effect<void, SpineError | DependencyNotRunning | SpineNotRunning>
   /**
-   * Stops a package; refuses while packages depending on it run, unless
-   * `cascade`, which stops them first, in reverse order.
+   * Stops a package and takes it, and whatever depends on it, out of
+   * readiness; refuses while packages depending on it run, unless `cascade`,
+   * which stops them first, in reverse order. The release, once begun, is
+   * not interrupted.
    */
   readonly remove: (
     name: string,
     options?: { readonly cascade?: boolean | undefined }
   ) => Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning>
-  /** Flips a feature flag: its packages, and what depends on them, start or stop. */
+  /**
+   * Flips a feature flag: its packages, and what depends on them, start or
+   * stop. Turning a flag on either starts them all or, on a failure, leaves
+   * the flag off and releases what had started.
+   */
   readonly setFeature: (flag: string, enabled: boolean) => Effect.Effect<void, SpineError | SpineNotRunning>
   /**
    * Turns readiness to `fail` (phase `stopping`) at once, before anything is
    * released: a load balancer stops sending traffic while the spine drains.
+   * Runtime changes are refused from then on, and one still starting
+   * packages is interrupted.
    */
   readonly beginShutdown: Effect.Effect<void>
 }
@@ -203,7 +233,10 @@ export const layer = <
       ...(options.handlers ?? []),
       ...plugins.flatMap((plugin) => plugin.handlers)
     ])
-    const hooks = [options.hooks ?? {}, ...plugins.map((plugin) => plugin.hooks)]
+    const hooks: ReadonlyArray<readonly [owner: string, hooks: Plugin.Hooks<Spine>]> = [
+      ["the spine's options", options.hooks ?? {}],
+      ...plugins.map((plugin) => [`plugin "${plugin.name}"`, plugin.hooks] as const)
+    ]
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
@@ -222,41 +255,52 @@ export const layer = <
           initRetry: options.defaults?.initRetry
         }
       })
-      const health = monitor.make(runtime, monitor.settings(options.health))
+      const health = yield* monitor.make(runtime, monitor.settings(options.health))
       const manager: manage.Manager = {
         runtime,
         health,
         context,
-        scope: yield* Effect.scope,
-        lock: yield* Effect.makeSemaphore(1)
+        lock: yield* Effect.makeSemaphore(1),
+        stopping: yield* Deferred.make<void>()
       }
       const service = makeService(manager)
       const announce = Context.getOption(context, Announce)
       if (Option.isSome(announce)) announce.value.announce(service)
-      /** The spine's hook for a moment, then every plugin's, in order. */
-      const run = (pick: (hooks: Plugin.Hooks<Spine>) => Effect.Effect<unknown, never, Spine> | undefined) =>
+      /**
+       * The spine's hook for a moment, then every plugin's, in order. At boot a
+       * hook that dies fails the boot; at shutdown it is logged and the
+       * shutdown goes on, so that every package is still released.
+       */
+      const run = (moment: keyof Plugin.Hooks<Spine>) =>
         Effect.provideService(
-          Effect.forEach(hooks, (hook) => pick(hook) ?? Effect.void, { discard: true }),
+          Effect.forEach(hooks, ([owner, hook]) => {
+            const effect = hook[moment] ?? Effect.void
+            return moment === "beforeShutdown" || moment === "afterShutdown"
+              ? Effect.catchAllCause(effect, (cause) => Effect.logError(`${moment} hook of ${owner} failed`, cause))
+              : effect
+          }, { discard: true }),
           Spine,
           service
         )
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {
-          yield* scheduler.setPhase(runtime, "stopping")
-          yield* run((hook) => hook.beforeShutdown)
+          yield* manage.stop(manager)
+          yield* manage.settled(manager)
+          yield* monitor.stop(health)
+          yield* run("beforeShutdown")
           yield* scheduler.release(runtime, exit)
-          yield* run((hook) => hook.afterShutdown)
+          yield* run("afterShutdown")
           yield* scheduler.setPhase(runtime, "stopped")
         }).pipe(Effect.withSpan("spine.shutdown", { root: true }))
       )
-      yield* run((hook) => hook.beforeInit)
+      yield* run("beforeInit")
       yield* scheduler.boot(runtime)
       yield* Effect.provideService(
         Effect.forEach(plugins, (plugin) => plugin.onInitialize ?? Effect.void, { discard: true }),
         Spine,
         service
       )
-      yield* run((hook) => hook.afterInit)
+      yield* run("afterInit")
       yield* scheduler.setPhase(runtime, "ready")
       return { runtime, health, service }
     }).pipe(Effect.withSpan("spine.boot", { attributes: { "spine.packages": packages.length } }))
@@ -338,7 +382,7 @@ const makeService = (manager: manage.Manager): SpineService => {
         timeline: runtime.entries.map(toTimelineEntry)
       }
     }),
-    beginShutdown: scheduler.setPhase(runtime, "stopping"),
+    beginShutdown: manage.stop(manager),
     add: (pkg) => manage.add(manager, pkg),
     remove: (name, options) => manage.remove(manager, name, options),
     setFeature: (flag, enabled) => manage.setFeature(manager, flag, enabled)

@@ -250,6 +250,24 @@ export class PackageHasDependents extends Data.TaggedError("PackageHasDependents
 }
 
 /**
+ * A package added at runtime requires a package that is not running
+ * (stopped, removed, failed, skipped or disabled), so it cannot start.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DependencyNotRunning extends Data.TaggedError("DependencyNotRunning")<{
+  readonly package: string
+  readonly dependency: string
+  readonly state: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Package "${this.package}" requires "${this.dependency}", which is ${this.state}; start it first`
+  }
+}
+
+/**
  * The spine is not running (still booting, or shutting down), so its
  * packages cannot change.
  *

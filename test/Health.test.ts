@@ -159,6 +159,38 @@ describe("health", () => {
       expect((yield* spine.health).live).toBe(false)
     }))
 
+  it.effect("shutdown interrupts the checks in flight before any package is released", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const tagOf = (name: string) => Context.GenericTag<string, number>(`health/${name}`)
+      const pkg = (name: string, health: () => Effect.Effect<void>) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tagOf(name),
+          layer: Layer.scoped(
+            tagOf(name),
+            Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => void log.push(`released ${name}`)))
+          ),
+          health
+        })
+      const hanging = pkg("hanging", () =>
+        Effect.onInterrupt(Effect.never, () => Effect.sync(() => log.push("hanging interrupted"))))
+      const slow = pkg("slow", () =>
+        Effect.zipRight(
+          Effect.sleep("2 seconds"),
+          Effect.sync(() =>
+            log.push("slow finished")
+          )
+        ))
+      const { scope } = yield* boot(Spine.layer({ packages: [hanging, slow], health: { timeout: "30 seconds" } }))
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust("1 minute")
+      expect(log.slice(0, 1)).toEqual(["hanging interrupted"])
+      expect(log).not.toContain("slow finished")
+      expect([...log].sort()).toEqual(["hanging interrupted", "released hanging", "released slow"])
+    }))
+
   it.effect("runs a package's own health schedule instead of the interval", () =>
     Effect.gen(function*() {
       const tag = Context.GenericTag<string, number>("health/own")

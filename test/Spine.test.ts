@@ -9,6 +9,7 @@ import {
   Exit,
   Fiber,
   Layer,
+  Logger,
   Option,
   Redacted,
   Schedule,
@@ -327,6 +328,43 @@ describe("Spine.layer", () => {
         "released a",
         "afterShutdown (a stopped)"
       ])
+    }))
+
+  it.effect("logs a shutdown hook that dies and still releases every package, on a clean and a failed boot", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      const b = make("b", { deps: [a.tag] })
+      const broken = make("broken", { deps: [a.tag], fail: true })
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => void logged.push(String(message)))
+      const hooks = {
+        beforeShutdown: Effect.dieMessage("flush crashed"),
+        afterShutdown: Effect.sync(() => log.push("after"))
+      }
+      const capture = Logger.replace(Logger.defaultLogger, logger)
+      const clean = yield* Effect.exit(
+        Effect.scoped(Layer.build(Spine.layer({ packages: [a.pkg, b.pkg], hooks }))).pipe(Effect.provide(capture))
+      )
+      const failed = yield* Effect.exit(
+        Effect.scoped(Layer.build(Spine.layer({ packages: [a.pkg, broken.pkg], hooks }))).pipe(Effect.provide(capture))
+      )
+      expect(Exit.isSuccess(clean)).toBe(true)
+      expect(failed).toMatchObject({
+        _tag: "Failure",
+        cause: { error: { _tag: "PackageInitFailed", package: "broken" } }
+      })
+      expect(log.filter((line) => line.startsWith("released") || line === "after")).toEqual([
+        "released b",
+        "released a",
+        "after",
+        "released a",
+        "after"
+      ])
+      expect(logged.filter((line) => line.includes("beforeShutdown hook of the spine's options failed"))).toHaveLength(
+        2
+      )
     }))
 
   it.effect("reports every configuration problem of every package at once, secrets redacted", () =>

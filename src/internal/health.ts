@@ -4,8 +4,8 @@
  * derives the system's health from the cache and the graph. Reading the
  * system's health never runs a check; it is recomputed only after a change.
  */
-import type { Scope } from "effect"
-import { Duration, Effect, Exit, FiberId, Option, Schedule } from "effect"
+import type { Fiber, Scope } from "effect"
+import { Duration, Effect, Exit, FiberId, FiberMap, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
@@ -37,6 +37,8 @@ export interface Monitor {
   readonly runtime: Runtime
   readonly settings: Settings
   readonly records: Array<Record>
+  /** The scheduled loops: the shared one under `*`, one per package with a schedule of its own under its name. */
+  readonly loops: FiberMap.FiberMap<string>
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
 
@@ -49,12 +51,14 @@ export const settings = (options: Health.Options = {}): Settings => ({
   enabled: options.enabled ?? true
 })
 
-export const make = (runtime: Runtime, settings: Settings): Monitor => ({
-  runtime,
-  settings,
-  records: runtime.entries.map(freshRecord),
-  cache: undefined
-})
+export const make = (runtime: Runtime, settings: Settings): Effect.Effect<Monitor, never, Scope.Scope> =>
+  Effect.map(FiberMap.make<string>(), (loops) => ({
+    runtime,
+    settings,
+    records: runtime.entries.map(freshRecord),
+    loops,
+    cache: undefined
+  }))
 
 /** A package's health before its first check. */
 export const freshRecord = (): Record => ({
@@ -99,7 +103,7 @@ export const system = (monitor: Monitor): Health.SystemHealth => {
   let status: Health.HealthStatus = runtime.phase === "ready" ? "pass" : "fail"
   let overall = true
   for (const entry of runtime.entries) {
-    if (entry.state === "disabled") continue
+    if (entry.state === "disabled" || entry.removed) continue
     const health = packageHealth(monitor, entry)
     packages[entry.pkg.name] = health
     if (!health.healthy) overall = false
@@ -171,7 +175,8 @@ const record = (
  * a check past its timeout is recorded as failed, its worker is interrupted
  * and left behind, and a fresh worker takes the rest of the queue. A check
  * that fails, dies or hangs never fails this effect. Packages that are not
- * ready, or have no check, are skipped.
+ * ready, or have no check, are skipped. Interrupting it interrupts the checks
+ * in flight and waits for them, at most the check timeout.
  */
 export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
   // each check is a root span of its own: a scheduled round is not part of whatever forked the loop
@@ -187,6 +192,9 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
     const clock = runtime.clock
     let next = 0
     let remaining = queue.length
+    let cancelled = false
+    const workers = new Set<Fiber.RuntimeFiber<void>>()
+    const deadlines = new Set<() => void>()
     const finish = () => {
       if (--remaining === 0) resume(Effect.void)
     }
@@ -206,51 +214,76 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
             Tracing.end(tracing, span, exit, { "spine.health.status": monitor.records[entry.node.index].status })
           let settled = false
           const cancel = runtime.timers.schedule(timeout, () => {
-            if (settled) return
+            if (settled || cancelled) return
             settled = true
+            deadlines.delete(cancel)
             record(monitor, entry, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
             ended(Exit.fail(monitor.records[entry.node.index].errors[0]))
             fiber.unsafeInterruptAsFork(FiberId.none)
             if (next < queue.length) worker()
             finish()
           })
+          deadlines.add(cancel)
           const exit = yield* Effect.exit(Tracing.within(span, Effect.suspend(() => run(service))))
-          if (settled) return
+          if (settled || cancelled) return
           settled = true
+          deadlines.delete(cancel)
           cancel()
           record(monitor, entry, exit, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(exit)
           finish()
         }
       }))
+      workers.add(fiber)
+      fiber.addObserver(() => workers.delete(fiber))
     }
     if (remaining === 0) return resume(Effect.void)
     for (let i = 0; i < Math.min(settings.concurrency, queue.length); i++) worker()
+    // interrupted (the loop stopped, the caller gave up): no check goes on, none is recorded;
+    // the checks in flight get the check timeout to unwind
+    return Effect.suspend(() => {
+      cancelled = true
+      next = queue.length
+      for (const cancel of deadlines) cancel()
+      const running = [...workers]
+      for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
+      return Effect.ignore(Effect.timeout(Effect.forEach(running, (fiber) => fiber.await), settings.timeout))
+    })
   })
 
 /** Runs one package's check now. */
 export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entry])
 
 /**
- * Forks the scheduled checks into the scope: one loop for the packages on
- * the spine's interval, one per package with a schedule of its own. Each
- * round runs at once, then on its schedule, until the scope closes.
+ * Forks the scheduled checks: one loop for the packages on the spine's
+ * interval, one per package with a schedule of its own. Each round runs at
+ * once, then on its schedule, until `stop` or the spine's scope closes.
  */
-export const start = (monitor: Monitor): Effect.Effect<void, never, Scope.Scope> =>
+export const start = (monitor: Monitor): Effect.Effect<void> =>
   Effect.gen(function*() {
     if (!monitor.settings.enabled) return
     // the shared loop takes the current packages each round: packages added at runtime join it
     const shared = Effect.suspend(() =>
       checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined))
     )
-    yield* Effect.forkScoped(Effect.repeat(shared, Schedule.spaced(monitor.settings.interval)))
+    yield* FiberMap.run(monitor.loops, "*", Effect.repeat(shared, Schedule.spaced(monitor.settings.interval)))
     for (const entry of monitor.runtime.entries) yield* startOwn(monitor, entry)
   })
 
-/** Forks the loop of a package with a health schedule of its own, if it has one. */
-export const startOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void, never, Scope.Scope> => {
+/**
+ * Forks the loop of a package with a health schedule of its own, if it has
+ * one, in place of the loop of a package of the same name before it.
+ */
+export const startOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void> => {
   const own = entry.pkg.healthSchedule
   return !monitor.settings.enabled || own === undefined || entry.pkg.health === undefined
     ? Effect.void
-    : Effect.asVoid(Effect.forkScoped(Effect.repeat(check(monitor, entry), own)))
+    : Effect.asVoid(FiberMap.run(monitor.loops, entry.pkg.name, Effect.repeat(check(monitor, entry), own)))
 }
+
+/** Stops the loop of a package with a schedule of its own. */
+export const stopOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
+  FiberMap.remove(monitor.loops, entry.pkg.name)
+
+/** Stops every loop, interrupting the checks in flight. */
+export const stop = (monitor: Monitor): Effect.Effect<void> => FiberMap.clear(monitor.loops)

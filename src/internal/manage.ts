@@ -6,30 +6,45 @@
  * the lifecycle rules (order, timeouts, exactly-once release) are the boot's.
  */
 import type { Context } from "effect"
-import { Effect, Either, Exit, Scope } from "effect"
+import { Deferred, Effect, Either, Exit } from "effect"
 import type * as Package from "../Package.js"
 import type { SpineError } from "../SpineError.js"
-import { PackageHasDependents, PackageNotFound, SpineNotRunning } from "../SpineError.js"
+import { DependencyNotRunning, PackageHasDependents, PackageNotFound, SpineNotRunning } from "../SpineError.js"
 import * as loader from "./config.js"
 import * as graph from "./graph.js"
 import * as monitor from "./health.js"
 import type { Entry, Runtime } from "./scheduler.js"
 import * as scheduler from "./scheduler.js"
 
-/** Changes run one at a time. */
+/** Changes run one at a time, and only while the spine is ready. */
 export interface Manager {
   readonly runtime: Runtime
   readonly health: monitor.Monitor
   /** The caller's context: what packages may require besides each other. */
   readonly context: Context.Context<never>
-  readonly scope: Scope.Scope
   readonly lock: Effect.Semaphore
+  /** Done when shutdown begins: a change still starting packages is interrupted. */
+  readonly stopping: Deferred.Deferred<void>
 }
 
 const live = (entry: Entry) => entry.state === "ready" || entry.state === "starting"
 
 const running = (runtime: Runtime) =>
   runtime.phase === "ready" ? Effect.void : Effect.fail(new SpineNotRunning({ phase: runtime.phase }))
+
+/** Begins shutdown: readiness turns `fail`, no change starts from now on, and one still starting is interrupted. */
+export const stop = (manager: Manager): Effect.Effect<void> =>
+  Effect.zipRight(scheduler.setPhase(manager.runtime, "stopping"), Deferred.done(manager.stopping, Exit.void))
+
+/** Waits until no change is in progress. */
+export const settled = (manager: Manager): Effect.Effect<void> => manager.lock.withPermits(1)(Effect.void)
+
+/** Starts the packages in `only`, unless shutdown begins first: the start is then interrupted and the change fails. */
+const start = (manager: Manager, only: ReadonlySet<number>) =>
+  Effect.raceFirst(
+    scheduler.boot(manager.runtime, only),
+    Effect.zipRight(Deferred.await(manager.stopping), new SpineNotRunning({ phase: "stopping" }))
+  )
 
 /** Every package that depends on `index`, directly or not. */
 const dependentsOf = (runtime: Runtime, index: number): Array<Entry> => {
@@ -57,11 +72,16 @@ const install = (runtime: Runtime, resolved: graph.Resolved) => {
 
 /**
  * Adds a package: validated against the running graph (a package of the same
- * name that is no longer running is replaced), its configuration read, then
- * started in the spine's scope; it is health-checked and released in order
- * at shutdown like the others.
+ * name that is no longer running is replaced), each of its dependencies
+ * running, its configuration read, then started in the spine's scope; it is
+ * health-checked and released in order at shutdown like the others. If it
+ * cannot start (a required package that fails, or shutdown beginning), it
+ * stays in the list as it ended but out of readiness, as if removed.
  */
-export const add = (manager: Manager, pkg: Package.Any): Effect.Effect<void, SpineError | SpineNotRunning> =>
+export const add = (
+  manager: Manager,
+  pkg: Package.Any
+): Effect.Effect<void, SpineError | DependencyNotRunning | SpineNotRunning> =>
   manager.lock.withPermits(1)(Effect.gen(function*() {
     const { health, runtime } = manager
     yield* running(runtime)
@@ -73,21 +93,35 @@ export const add = (manager: Manager, pkg: Package.Any): Effect.Effect<void, Spi
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })
+    for (const dependency of resolved.nodes[index].dependencies.map((i) => runtime.entries[i])) {
+      if (dependency.state !== "ready") {
+        const state = dependency.removed ? "removed" : dependency.state
+        return yield* new DependencyNotRunning({ package: pkg.name, dependency: dependency.pkg.name, state })
+      }
+    }
     const { loaded } = yield* loader.load([pkg], Object.fromEntries(runtime.features))
     const entry = scheduler.makeEntry(resolved.nodes[index], loaded[0])
-    if (existing !== undefined && index === existing.node.index) runtime.stateCounts[existing.state]--
-    runtime.stateCounts[entry.state]++
+    if (existing !== undefined && index === existing.node.index) scheduler.count(runtime, existing.state, -1)
+    scheduler.count(runtime, entry.state, 1)
     runtime.entries[index] = entry
     runtime.byName.set(pkg.name, entry)
     health.records[index] = monitor.freshRecord()
     install(runtime, resolved)
-    yield* scheduler.boot(runtime, new Set([index]))
-    yield* Scope.extend(monitor.startOwn(health, entry), manager.scope)
+    yield* start(manager, new Set([index])).pipe(Effect.onError(() => Effect.sync(() => withdraw(runtime, [entry]))))
+    yield* monitor.startOwn(health, entry)
   }))
 
+/** Takes packages out of readiness and of what a feature flip may start again. */
+const withdraw = (runtime: Runtime, entries: ReadonlyArray<Entry>) => {
+  for (const entry of entries) entry.removed = true
+  runtime.version++
+}
+
 /**
- * Stops a package. Refuses while packages that depend on it run, unless
- * `cascade`, which stops them first, dependents before what they depend on.
+ * Stops a package and takes it out of readiness. Refuses while packages that
+ * depend on it run, unless `cascade`, which stops them first, dependents
+ * before what they depend on. Once begun, the release runs to its end even
+ * if the caller is interrupted.
  */
 export const remove = (
   manager: Manager,
@@ -95,21 +129,30 @@ export const remove = (
   options: { readonly cascade?: boolean | undefined } = {}
 ): Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning> =>
   manager.lock.withPermits(1)(Effect.gen(function*() {
-    const { runtime } = manager
+    const { health, runtime } = manager
     yield* running(runtime)
     const entry = runtime.byName.get(name)
     if (entry === undefined) return yield* new PackageNotFound({ package: name })
-    const dependents = dependentsOf(runtime, entry.node.index).filter(live)
-    if (dependents.length > 0 && options.cascade !== true) {
-      return yield* new PackageHasDependents({ package: name, dependents: dependents.map((d) => d.pkg.name) })
+    // what can no longer start without it goes too, running or not
+    const dependents = dependentsOf(runtime, entry.node.index).filter((dependent) => !dependent.removed)
+    const alive = dependents.filter(live)
+    if (alive.length > 0 && options.cascade !== true) {
+      return yield* new PackageHasDependents({ package: name, dependents: alive.map((d) => d.pkg.name) })
     }
-    yield* scheduler.release(runtime, Exit.void, new Set([entry, ...dependents].map((e) => e.node.index)))
+    const gone = [entry, ...dependents]
+    yield* Effect.uninterruptible(Effect.gen(function*() {
+      yield* scheduler.release(runtime, Exit.void, new Set(gone.map((e) => e.node.index)))
+      withdraw(runtime, gone)
+      for (const e of gone) yield* monitor.stopOwn(health, e)
+    }))
   }))
 
 /**
  * Flips a feature flag at runtime. On: the gated packages are configured and
- * started, and so are the packages skipped for want of them. Off: they and
+ * started, and so are the packages skipped for want of them; if that fails,
+ * the flag goes back off and whatever started is released. Off: they and
  * what depends on them are released, then marked `disabled` and `skipped`.
+ * Removed packages stay as they are.
  */
 export const setFeature = (
   manager: Manager,
@@ -120,30 +163,41 @@ export const setFeature = (
     const { runtime } = manager
     yield* running(runtime)
     if ((runtime.features.get(flag) === true) === enabled) return
-    runtime.features.set(flag, enabled)
-    runtime.version++
-    const gated = runtime.entries.filter((entry) => entry.pkg.feature === flag)
+    const gated = runtime.entries.filter((entry) => entry.pkg.feature === flag && !entry.removed)
     const affected = new Map<number, Entry>()
     for (const entry of gated) {
       affected.set(entry.node.index, entry)
-      for (const dependent of dependentsOf(runtime, entry.node.index)) affected.set(dependent.node.index, dependent)
-    }
-    if (enabled) {
-      const { loaded } = yield* loader.load(gated.map((entry) => entry.pkg), Object.fromEntries(runtime.features))
-      gated.forEach((entry, i) => {
-        entry.layer = loaded[i]
-      })
-      const waking = [...affected.values()].filter((entry) =>
-        (entry.state === "disabled" || entry.state === "skipped" || entry.state === "stopped") &&
-        entry.layer !== undefined && featureOn(runtime, entry)
-      )
-      for (const entry of waking) {
-        entry.error = undefined
-        entry.attempts = 0
-        scheduler.transition(runtime, entry, "registered", { reason: `feature "${flag}" on` })
+      for (const dependent of dependentsOf(runtime, entry.node.index)) {
+        if (!dependent.removed) affected.set(dependent.node.index, dependent)
       }
-      return yield* scheduler.boot(runtime, new Set(waking.map((entry) => entry.node.index)))
     }
+    if (!enabled) return yield* switchOff(runtime, flag, affected)
+    const features = { ...Object.fromEntries(runtime.features), [flag]: true }
+    const { loaded } = yield* loader.load(gated.map((entry) => entry.pkg), features)
+    runtime.features.set(flag, true)
+    runtime.version++
+    gated.forEach((entry, i) => {
+      entry.layer = loaded[i]
+    })
+    const waking = [...affected.values()].filter((entry) =>
+      (entry.state === "disabled" || entry.state === "skipped" || entry.state === "stopped") &&
+      entry.layer !== undefined && featureOn(runtime, entry)
+    )
+    for (const entry of waking) {
+      entry.error = undefined
+      entry.attempts = 0
+      scheduler.transition(runtime, entry, "registered", { reason: `feature "${flag}" on` })
+    }
+    yield* start(manager, new Set(waking.map((entry) => entry.node.index))).pipe(
+      Effect.onError(() => switchOff(runtime, flag, affected))
+    )
+  }))
+
+/** Turns a flag off: releases the affected packages, then marks the gated ones `disabled`, the others `skipped`. */
+const switchOff = (runtime: Runtime, flag: string, affected: ReadonlyMap<number, Entry>) =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    runtime.features.set(flag, false)
+    runtime.version++
     yield* scheduler.release(runtime, Exit.void, new Set(affected.keys()))
     for (const entry of affected.values()) {
       if (entry.pkg.feature === flag) {
@@ -151,7 +205,7 @@ export const setFeature = (
         if (entry.state !== "disabled") {
           scheduler.transition(runtime, entry, "disabled", { reason: `feature "${flag}" off` })
         }
-      } else if (entry.state === "stopped" || entry.state === "registered") {
+      } else if (entry.state === "stopped" || entry.state === "registered" || entry.state === "failed") {
         entry.error = `feature "${flag}" is off`
         scheduler.transition(runtime, entry, "skipped", { reason: entry.error })
       }

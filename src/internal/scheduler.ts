@@ -47,6 +47,8 @@ export interface Entry {
   /** `package=<name>`, one array for the package's lifetime: Effect caches metric hooks by its identity. */
   readonly labels: ReadonlyArray<MetricLabel.MetricLabel>
   state: PackageState
+  /** Taken out of the running graph by `remove`, or never joined it (a failed `add`): readiness ignores it. */
+  removed: boolean
   attempts: number
   startedAt: number | undefined
   readyAt: number | undefined
@@ -80,7 +82,7 @@ export interface Runtime {
   phase: SpinePhase
   /** Bumped on every change of state, phase or health: caches of derived views compare it. */
   version: number
-  /** Packages per state, for `spine_packages`. */
+  /** This spine's packages per state; `spine_packages` sums them over every spine of the process. */
   readonly stateCounts: Record<PackageState, number>
   bootStartedAt: number
   bootDurationMs: number | undefined
@@ -108,11 +110,13 @@ export const make = Effect.fnUntraced(function*(options: {
     memoMap: yield* Layer.makeMemoMap,
     phase: "booting",
     version: 0,
-    stateCounts: countByState(entries.map((entry) => entry.state)),
+    stateCounts: countByState([]),
     bootStartedAt: clock.unsafeCurrentTimeMillis(),
     bootDurationMs: undefined
   }
-  for (const state of packageStates) Metrics.packages.unsafeUpdate(runtime.stateCounts[state], labelsOfState(state))
+  // every state gets a series, 0 included
+  const initial = countByState(entries.map((entry) => entry.state))
+  for (const state of packageStates) count(runtime, state, initial[state])
   return runtime
 })
 
@@ -123,6 +127,7 @@ export const makeEntry = (node: Node, layer: L.Layer<never, unknown, unknown> | 
   layer,
   labels: [MetricLabel.make("package", node.pkg.name)],
   state: layer === undefined ? "disabled" : "registered",
+  removed: false,
   attempts: 0,
   startedAt: undefined,
   readyAt: undefined,
@@ -139,6 +144,12 @@ const stateLabels = new Map<PackageState, ReadonlyArray<MetricLabel.MetricLabel>
   packageStates.map((state) => [state, [MetricLabel.make("state", state)]])
 )
 const labelsOfState = (state: PackageState) => stateLabels.get(state) ?? []
+
+/** Moves this spine's count of packages in `state` by `delta`, and the process-wide `spine_packages` with it. */
+export const count = (runtime: Runtime, state: PackageState, delta: number) => {
+  runtime.stateCounts[state] += delta
+  Metrics.packages.unsafeModify(delta, labelsOfState(state))
+}
 
 const now = (runtime: Runtime) => runtime.clock.unsafeCurrentTimeMillis()
 
@@ -159,8 +170,8 @@ export const transition = (
   if (to === "ready" || from === "ready" || to === "failed" || to === "skipped") {
     Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, entry.labels)
   }
-  Metrics.packages.unsafeUpdate(--runtime.stateCounts[from], labelsOfState(from))
-  Metrics.packages.unsafeUpdate(++runtime.stateCounts[to], labelsOfState(to))
+  count(runtime, from, -1)
+  count(runtime, to, 1)
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
 }
 

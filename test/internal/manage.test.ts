@@ -1,6 +1,22 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
-import { Package, Spine } from "../../src/index.js"
+import {
+  Chunk,
+  Config,
+  ConfigProvider,
+  Context,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Metric,
+  Schedule,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
+import { Lifecycle, Metrics, Package, Spine } from "../../src/index.js"
+
+const { packageStates } = Lifecycle
 
 /** A package that records its acquisition and release in `log`. */
 const recorded = (log: Array<string>) =>
@@ -11,6 +27,10 @@ const recorded = (log: Array<string>) =>
     readonly optional?: boolean
     readonly feature?: string
     readonly health?: boolean
+    readonly healthSchedule?: Schedule.Schedule<unknown, unknown>
+    /** Runs before the acquisition, interruptibly: a slow or failing start. */
+    readonly init?: Effect.Effect<void, Error>
+    readonly releaseMs?: number
   } = {}
 ) => {
   const tag = Context.GenericTag<string, number>(`manage/${name}`)
@@ -22,11 +42,19 @@ const recorded = (log: Array<string>) =>
     optional: options.optional ?? false,
     ...(options.feature === undefined ? {} : { feature: options.feature }),
     ...(options.health ? { health: () => Effect.sync(() => void log.push(`check ${name}`)) } : {}),
+    ...(options.healthSchedule === undefined ? {} : { healthSchedule: options.healthSchedule }),
     layer: Layer.scoped(
       tag,
-      Effect.acquireRelease(
-        Effect.sync(() => (log.push(`+${name}`), 1)),
-        () => Effect.sync(() => void log.push(`-${name}`))
+      Effect.zipRight(
+        options.init ?? Effect.void,
+        Effect.acquireRelease(
+          Effect.sync(() => (log.push(`+${name}`), 1)),
+          () =>
+            Effect.zipRight(
+              options.releaseMs === undefined ? Effect.void : Effect.sleep(options.releaseMs),
+              Effect.sync(() => void log.push(`-${name}`))
+            )
+        )
       )
     )
   })
@@ -150,5 +178,181 @@ describe("runtime package management", () => {
         "mail:stopped->disabled",
         "digest:stopped->skipped"
       ])
+    }))
+
+  it.effect("shutdown interrupts an add still starting, and waits for a remove to finish its release", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const db = make("db")
+      const api = make("api", { deps: [db.tag], releaseMs: 1000 })
+      const slow = make("slow", { deps: [db.tag], init: Effect.sleep("1 minute") })
+
+      const first = yield* Scope.make()
+      const one = Context.get(yield* Layer.buildWithScope(Spine.layer({ packages: [db.pkg] }), first), Spine.Spine)
+      const adding = yield* Effect.fork(one.add(slow.pkg))
+      yield* TestClock.adjust("10 millis")
+      yield* Scope.close(first, Exit.void)
+      expect(yield* Effect.flip(Fiber.join(adding))).toMatchObject({ _tag: "SpineNotRunning", phase: "stopping" })
+      expect(yield* one.state("slow")).toBe("stopped")
+      expect(log).toEqual(["+db", "-db"])
+
+      log.length = 0
+      const second = yield* Scope.make()
+      const two = Context.get(
+        yield* Layer.buildWithScope(Spine.layer({ packages: [db.pkg, api.pkg] }), second),
+        Spine.Spine
+      )
+      const removing = yield* Effect.fork(two.remove("db", { cascade: true }))
+      yield* TestClock.adjust("10 millis") // "api" is stopping, "db" waits for it
+      const closing = yield* Effect.fork(Scope.close(second, Exit.void))
+      yield* TestClock.adjust("10 millis")
+      expect(yield* two.phase).toBe("stopping")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      yield* Fiber.join(removing)
+      expect(log).toEqual(["+db", "+api", "-api", "-db"])
+      expect(yield* two.phase).toBe("stopped")
+    }))
+
+  it.effect("an interrupted remove finishes its release before the next change runs", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const db = make("db")
+      const api = make("api", { deps: [db.tag], releaseMs: 1000 })
+      const web = make("web", { deps: [db.tag] })
+      const { result } = yield* withSpine({ packages: [db.pkg, api.pkg] }, (spine) =>
+        Effect.gen(function*() {
+          const removing = yield* Effect.fork(spine.remove("db", { cascade: true }))
+          yield* TestClock.adjust("10 millis") // "api" is stopping
+          const interrupting = yield* Effect.fork(Fiber.interrupt(removing))
+          const adding = yield* Effect.fork(Effect.flip(spine.add(web.pkg)))
+          yield* TestClock.adjust("1 second")
+          yield* Fiber.join(interrupting)
+          return yield* Fiber.join(adding)
+        }))
+      expect(result).toMatchObject({ _tag: "DependencyNotRunning", package: "web", dependency: "db", state: "removed" })
+      expect(result.message).toBe(`Package "web" requires "db", which is removed; start it first`)
+      expect(log).toEqual(["+db", "+api", "-api", "-db"])
+    }))
+
+  it.effect("a removed package, or one whose add failed, leaves readiness alone", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const db = make("db")
+      const other = make("other")
+      const bad = make("bad", { deps: [db.tag], init: Effect.fail(new Error("bad exploded")) })
+      const { result } = yield* withSpine({ packages: [db.pkg, other.pkg] }, (spine) =>
+        Effect.gen(function*() {
+          yield* spine.remove("other")
+          const afterRemove = yield* spine.health
+          const failed = yield* Effect.flip(spine.add(bad.pkg))
+          const afterFailedAdd = yield* spine.health
+          const states = yield* Effect.forEach(["other", "bad"], spine.state)
+          return { afterRemove, failed, afterFailedAdd, states }
+        }))
+      expect(result.afterRemove).toMatchObject({ status: "pass", ready: true })
+      expect(Object.keys(result.afterRemove.packages)).toEqual(["db"])
+      expect(result.failed).toMatchObject({ _tag: "PackageInitFailed", package: "bad" })
+      expect(result.afterFailedAdd).toMatchObject({ status: "pass", ready: true })
+      expect(result.states).toEqual(["stopped", "failed"])
+    }))
+
+  it.effect("turning a feature on either starts all of it or leaves the flag off with nothing started", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const mail = make("mail", { feature: "mail" })
+      const queue = make("queue", { feature: "mail", deps: [mail.tag], init: Effect.fail(new Error("no broker")) })
+      const host = Context.GenericTag<string, string>("manage/mail-host")
+      const mailer = Package.make({
+        name: "mailer",
+        version: "1.0.0",
+        provides: host,
+        feature: "smtp",
+        config: Config.string("MAIL_HOST"),
+        layer: (value: string) => Layer.succeed(host, value)
+      })
+      const { result } = yield* withSpine(
+        { packages: [mail.pkg, queue.pkg, mailer], features: { mail: false, smtp: false } },
+        (spine) =>
+          Effect.gen(function*() {
+            const failedStart = yield* Effect.flip(spine.setFeature("mail", true))
+            const mailOn = yield* spine.isFeatureEnabled("mail")
+            const mailStates = yield* Effect.forEach(["mail", "queue"], spine.state)
+            const badConfig = yield* Effect.flip(spine.setFeature("smtp", true))
+            const smtpOn = yield* spine.isFeatureEnabled("smtp")
+            // the configuration fixed, the same call starts it
+            yield* Effect.withConfigProvider(
+              spine.setFeature("smtp", true),
+              ConfigProvider.fromMap(new Map([["MAIL_HOST", "smtp.example.com"]]))
+            )
+            const mailerState = yield* spine.state("mailer")
+            return { failedStart, mailOn, mailStates, badConfig, smtpOn, mailerState }
+          })
+      )
+      expect(result.failedStart).toMatchObject({ _tag: "PackageInitFailed", package: "queue" })
+      expect(result).toMatchObject({ mailOn: false, mailStates: ["disabled", "disabled"], smtpOn: false })
+      expect(result.badConfig).toMatchObject({ _tag: "InvalidConfig" })
+      expect(result.mailerState).toBe("ready")
+      expect(log).toEqual(["+mail", "-mail"])
+    }))
+
+  it.effect("spine_packages moves with every change, by this spine's counts", () =>
+    Effect.gen(function*() {
+      const make = recorded([])
+      const db = make("db")
+      const cache = make("cache", { deps: [db.tag] })
+      const gauges = Effect.forEach(packageStates, (state) =>
+        Effect.map(Metric.value(Metric.tagged(Metrics.packages, "state", state)), (gauge) => gauge.value))
+      const before = yield* gauges
+      const { result } = yield* withSpine({ packages: [db.pkg] }, (spine) =>
+        Effect.gen(function*() {
+          yield* spine.add(cache.pkg)
+          yield* spine.remove("cache")
+          yield* spine.add(cache.pkg)
+          const after = yield* gauges
+          return {
+            moved: after.map((value, i) =>
+              value - before[i]
+            ),
+            byState: (yield* spine.statistics).byState
+          }
+        }))
+      expect(result.moved).toEqual(packageStates.map((state) => result.byState[state] ?? 0))
+      expect(result.byState).toMatchObject({ ready: 2 })
+    }))
+
+  it.effect("a removed package's own health loop stops; re-added, it runs one loop again", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      let decisions = 0
+      const schedule = Schedule.spaced("1 second").pipe(Schedule.tapInput(() => Effect.sync(() => void decisions++)))
+      const make = recorded(log)
+      const db = make("db")
+      const cache = make("cache", { deps: [db.tag], health: true, healthSchedule: schedule })
+      const { result } = yield* withSpine(
+        { packages: [db.pkg], health: { interval: "1 hour" } },
+        (spine) =>
+          Effect.gen(function*() {
+            const counts: Array<number> = []
+            yield* spine.add(cache.pkg)
+            yield* TestClock.adjust("3 seconds")
+            counts.push(decisions)
+            yield* spine.remove("cache")
+            yield* TestClock.adjust("3 seconds")
+            counts.push(decisions)
+            yield* spine.add(cache.pkg)
+            yield* TestClock.adjust("3 seconds")
+            counts.push(decisions)
+            return counts
+          })
+      )
+      const [first, afterRemove, afterReAdd] = result
+      expect(first).toBeGreaterThan(0)
+      expect(afterRemove).toBe(first)
+      expect(afterReAdd - afterRemove).toBe(first)
     }))
 })
