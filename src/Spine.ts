@@ -295,6 +295,7 @@ export const layer = <
       )
       yield* run("beforeInit")
       yield* scheduler.boot(runtime)
+      runtime.booted = true
       yield* Effect.provideService(
         Effect.forEach(plugins, (plugin) => plugin.onInitialize ?? Effect.void, { discard: true }),
         Spine,

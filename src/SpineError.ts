@@ -268,8 +268,8 @@ export class DependencyNotRunning extends Data.TaggedError("DependencyNotRunning
 }
 
 /**
- * The spine is not running (still booting, or shutting down), so its
- * packages cannot change.
+ * The spine is not running (its packages still starting, or shutting down),
+ * so its packages cannot change.
  *
  * @since 0.1.0
  * @category errors
@@ -279,7 +279,7 @@ export class SpineNotRunning extends Data.TaggedError("SpineNotRunning")<{
 }> {
   /** @since 0.1.0 */
   override get message(): string {
-    return `The spine is ${this.phase}; packages can change only while it is ready`
+    return `The spine is ${this.phase}; packages can change only once they have started and until shutdown`
   }
 }
 

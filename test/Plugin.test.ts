@@ -74,6 +74,42 @@ describe("plugins", () => {
       ])
     }))
 
+  it.effect("may add packages in onInitialize, once every package has started; not in beforeInit", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const note = (line: string) => Effect.sync(() => void log.push(line))
+      const Metrics = Context.GenericTag<"Metrics", number>("plugin/Metrics")
+      const metrics = Package.make({
+        name: "metrics",
+        version: "1.0.0",
+        provides: Metrics,
+        layer: Layer.scoped(
+          Metrics,
+          Effect.acquireRelease(Effect.as(note("metrics up"), 1), () => note("metrics down"))
+        )
+      })
+      const addIt = Effect.flatMap(
+        Spine.Spine,
+        (spine) =>
+          Effect.flatMap(
+            Effect.either(spine.add(metrics)),
+            (added) => note(added._tag === "Right" ? "added" : `refused: ${added.left.message}`)
+          )
+      )
+      const discovery = Plugin.make({ name: "discovery", hooks: { beforeInit: addIt }, onInitialize: addIt })
+      const states = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [], plugins: [discovery] })),
+        (context) => Context.get(context, Spine.Spine).state("metrics")
+      ))
+      expect(states).toBe("ready")
+      expect(log).toEqual([
+        "refused: The spine is booting; packages can change only once they have started and until shutdown",
+        "metrics up",
+        "added",
+        "metrics down"
+      ])
+    }))
+
   it.effect("run extension-point handlers in registration order; a rejection names the hook and the handler", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []

@@ -16,7 +16,11 @@ import * as monitor from "./health.js"
 import type { Entry, Runtime } from "./scheduler.js"
 import * as scheduler from "./scheduler.js"
 
-/** Changes run one at a time, and only while the spine is ready. */
+/**
+ * Changes run one at a time, from the moment the first boot has started every
+ * package (plugins' `onInitialize` and `afterInit` hooks may make them) until
+ * shutdown begins.
+ */
 export interface Manager {
   readonly runtime: Runtime
   readonly health: monitor.Monitor
@@ -30,7 +34,9 @@ export interface Manager {
 const live = (entry: Entry) => entry.state === "ready" || entry.state === "starting"
 
 const running = (runtime: Runtime) =>
-  runtime.phase === "ready" ? Effect.void : Effect.fail(new SpineNotRunning({ phase: runtime.phase }))
+  runtime.phase === "ready" || (runtime.phase === "booting" && runtime.booted)
+    ? Effect.void
+    : Effect.fail(new SpineNotRunning({ phase: runtime.phase }))
 
 /** Begins shutdown: readiness turns `fail`, no change starts from now on, and one still starting is interrupted. */
 export const stop = (manager: Manager): Effect.Effect<void> =>

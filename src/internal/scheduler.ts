@@ -80,6 +80,8 @@ export interface Runtime {
   /** Shared by first attempts, so a layer used by two packages is built once. */
   readonly memoMap: L.MemoMap
   phase: SpinePhase
+  /** Every package of the first boot has started: runtime changes are accepted from then until shutdown. */
+  booted: boolean
   /** Bumped on every change of state, phase or health: caches of derived views compare it. */
   version: number
   /** This spine's packages per state; `spine_packages` sums them over every spine of the process. */
@@ -109,6 +111,7 @@ export const make = Effect.fnUntraced(function*(options: {
     fork,
     memoMap: yield* Layer.makeMemoMap,
     phase: "booting",
+    booted: false,
     version: 0,
     stateCounts: countByState([]),
     bootStartedAt: clock.unsafeCurrentTimeMillis(),
