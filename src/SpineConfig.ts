@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { ConfigProvider, Data, Effect, Layer } from "effect"
+import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Data, Effect, HashSet, Layer } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { basename, dirname, extname, join } from "node:path"
 
@@ -37,7 +37,7 @@ export interface Options {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** A JSON file of base values; it must exist when given. */
   readonly file?: string | undefined
-  /** The environment whose overlay applies; default `NODE_ENV`, else `"development"`. */
+  /** The environment whose overlay applies; default `NODE_ENV`, else (unset or empty) `"development"`. */
   readonly environment?: string | undefined
   /** Values used when no source has a key. */
   readonly defaults?: Readonly<Record<string, unknown>> | undefined
@@ -55,15 +55,74 @@ export const overlayPath = (file: string, environment: string): string => {
   return join(dirname(file), `${basename(file, extension)}.${environment}${extension}`)
 }
 
+/** Reads a JSON file of values: an object, or a `ConfigFileError` that never quotes the file's text. */
 const readJson = (path: string) =>
-  Effect.try({
-    try: (): unknown => JSON.parse(readFileSync(path, "utf8")),
-    catch: (cause) => new ConfigFileError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => readFileSync(path, "utf8"),
+      catch: (cause) => new ConfigFileError({ path, reason: cause instanceof Error ? cause.message : String(cause) })
+    })
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      // the parser's message quotes the text around the error, secrets included: give the position only
+      catch: (cause) => new ConfigFileError({ path, reason: `not valid JSON${at(text, cause)}` })
+    })
+    if (!isObject(json)) return yield* new ConfigFileError({ path, reason: "must hold a JSON object" })
+    return json
   })
+
+const at = (text: string, cause: unknown) => {
+  const position = /position (\d+)/.exec(cause instanceof Error ? cause.message : "")
+  if (position === null) return ""
+  const before = text.slice(0, Number(position[1])).split("\n")
+  return ` (line ${before.length}, column ${before[before.length - 1].length + 1})`
+}
+
+const isObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** `over` laid on `base`: objects merge key by key, anything else (arrays included) replaces. */
+const overlay = (base: unknown, over: unknown): unknown => {
+  if (!isObject(base) || !isObject(over)) return over
+  const merged: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) merged[key] = key in base ? overlay(base[key], value) : value
+  return merged
+}
+
+/**
+ * Each key from `first` when it has one, else from `second`. Unlike
+ * `ConfigProvider.orElse`, a value `first` has but cannot parse is an error,
+ * not a reason to look further, and a list `first` has replaces `second`'s
+ * instead of being merged with it index by index.
+ */
+const firstWithKey = (
+  first: ConfigProvider.ConfigProvider,
+  has: (path: ReadonlyArray<string>) => boolean,
+  second: ConfigProvider.ConfigProvider
+) => {
+  const a = first.flattened
+  const b = second.flattened
+  const none = () => HashSet.empty<string>()
+  return ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+    load: (path, config, split) =>
+      Effect.catchAll(a.load(path, config, split), (missing) =>
+        ConfigError.isMissingDataOnly(missing)
+          ? Effect.mapError(b.load(path, config, split), (error) => ConfigError.Or(missing, error))
+          : Effect.fail(missing)),
+    enumerateChildren: (path) =>
+      has(path) ? a.enumerateChildren(path) : Effect.zipWith(
+        Effect.orElseSucceed(a.enumerateChildren(path), none),
+        Effect.orElseSucceed(b.enumerateChildren(path), none),
+        (x, y) => HashSet.union(x, y)
+      ),
+    patch: PathPatch.empty
+  }))
+}
 
 /**
  * Builds the provider. A missing overlay is not an error: most environments
- * have none.
+ * have none. The files and the defaults are merged first (objects key by key,
+ * a list as a whole), then the environment goes over them.
  *
  * @since 0.1.0
  * @category constructors
@@ -71,20 +130,16 @@ const readJson = (path: string) =>
 export const provider = (options: Options = {}): Effect.Effect<ConfigProvider.ConfigProvider, ConfigFileError> =>
   Effect.gen(function*() {
     const env = options.env ?? process.env
-    const environment = options.environment ?? env.NODE_ENV ?? "development"
-    const sources: Array<ConfigProvider.ConfigProvider> = [
-      ConfigProvider.fromMap(
-        new Map(Object.entries(env).flatMap(([key, value]) => value === undefined ? [] : [[key, value]])),
-        { pathDelim: "_" }
-      )
-    ]
+    const environment = options.environment || env.NODE_ENV || "development"
+    let values: unknown = options.defaults ?? {}
     if (options.file !== undefined) {
-      const overlay = overlayPath(options.file, environment)
-      if (existsSync(overlay)) sources.push(ConfigProvider.fromJson(yield* readJson(overlay)))
-      sources.push(ConfigProvider.fromJson(yield* readJson(options.file)))
+      values = overlay(values, yield* readJson(options.file))
+      const path = overlayPath(options.file, environment)
+      if (existsSync(path)) values = overlay(values, yield* readJson(path))
     }
-    if (options.defaults !== undefined) sources.push(ConfigProvider.fromJson(options.defaults))
-    return sources.reduce((first, next) => ConfigProvider.orElse(first, () => next))
+    const variables = new Map(Object.entries(env).flatMap(([key, value]) => value === undefined ? [] : [[key, value]]))
+    const fromEnv = ConfigProvider.fromMap(variables, { pathDelim: "_" })
+    return firstWithKey(fromEnv, (path) => variables.has(path.join("_")), ConfigProvider.fromJson(values))
   })
 
 /**

@@ -47,6 +47,54 @@ describe("SpineConfig.provider", () => {
       expect(yield* read(Config.nested(Config.string("URL"), "DB"), { env: { DB_URL: "pg://env" } })).toBe("pg://env")
     }))
 
+  it.effect("a value the first source has but cannot parse is an error, not a reason to look further", () =>
+    Effect.gen(function*() {
+      const path = files({ "config.json": { PORT: 5432 }, "config.production.json": { PORT: "five" } })
+      const fromEnv = yield* Effect.flip(read(Config.port("PORT"), { env: { PORT: "oops" }, defaults: { PORT: 3000 } }))
+      expect(fromEnv.toString()).toContain("oops")
+      const fromOverlay = yield* Effect.flip(
+        read(Config.port("PORT"), { file: path("config.json"), env: {}, environment: "production" })
+      )
+      expect(fromOverlay.toString()).toContain("five")
+      expect(yield* read(Config.port("PORT"), { file: path("config.json"), env: {} })).toBe(5432)
+    }))
+
+  it.effect("a list comes whole from the first source that has it", () =>
+    Effect.gen(function*() {
+      const hosts = Config.array(Config.string(), "HOSTS")
+      const path = files({ "config.json": { HOSTS: ["a", "b", "c"] }, "config.production.json": { HOSTS: ["x"] } })
+      const options = { file: path("config.json"), env: {}, defaults: { HOSTS: ["d1", "d2", "d3", "d4"] } }
+      expect(yield* read(hosts, options)).toEqual(["a", "b", "c"])
+      expect(yield* read(hosts, { ...options, environment: "production" })).toEqual(["x"])
+      expect(yield* read(hosts, { ...options, env: { HOSTS: "e1,e2" } })).toEqual(["e1", "e2"])
+      expect(yield* read(hosts, { defaults: { HOSTS: ["d1"] }, env: {} })).toEqual(["d1"])
+    }))
+
+  it.effect("an empty NODE_ENV counts as unset: the development overlay applies", () =>
+    Effect.gen(function*() {
+      const path = files({ "config.json": { A: "base" }, "config.development.json": { A: "development" } })
+      expect(yield* read(Config.string("A"), { file: path("config.json"), env: { NODE_ENV: "" } })).toBe("development")
+    }))
+
+  it.effect("a file that is not a JSON object, or not JSON, fails naming it and never quoting it", () =>
+    Effect.gen(function*() {
+      const path = files({
+        "null.json": "null",
+        "list.json": "[1, 2]",
+        "secret.json": `{ "A": 1,\n  "JWT_SECRET": hunter2-very-secret }`,
+        "broken.json": "{ not json"
+      })
+      for (const name of ["null.json", "list.json"]) {
+        const error = yield* Effect.flip(SpineConfig.provider({ file: path(name), env: {} }))
+        expect(error).toMatchObject({ _tag: "ConfigFileError", path: path(name), reason: "must hold a JSON object" })
+      }
+      const secret = yield* Effect.flip(SpineConfig.provider({ file: path("secret.json"), env: {} }))
+      expect(secret.reason).toMatch(/^not valid JSON/)
+      expect(`${secret.message} ${String(secret)} ${JSON.stringify(secret)}`).not.toContain("hunter2")
+      const broken = yield* Effect.flip(SpineConfig.provider({ file: path("broken.json"), env: {} }))
+      expect(broken.reason).toBe("not valid JSON (line 1, column 3)")
+    }))
+
   it.effect("names the file it cannot read or parse", () =>
     Effect.gen(function*() {
       const path = files({ "broken.json": "{ not json" })
