@@ -21,11 +21,12 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
+import type * as Report from "../Report.js"
 import * as Spine from "../Spine.js"
 import * as SpineTelemetry from "../telemetry/SpineTelemetry.js"
 
 /**
- * When `/health` includes each package's `details`: `"never"` (the default),
+ * When `/health` and `/report` include each package's `details`: `"never"` (the default),
  * `"always"`, or `"authorized"`, when `authorize` accepts the request.
  *
  * @since 0.1.0
@@ -52,7 +53,7 @@ export type Authorize = (
 export interface RouterOptions {
   /** Prepended to every path, e.g. `"/ops"`. Default: none. */
   readonly prefix?: string | undefined
-  /** When `/health` includes package details. Default `"never"`. */
+  /** When `/health` and `/report` include package details. Default `"never"`. */
   readonly details?: Details | undefined
   /** Used when `details` is `"authorized"`; without it, details are never shown. */
   readonly authorize?: Authorize | undefined
@@ -139,15 +140,26 @@ export const toVerboseText = (health: Health.SystemHealth): string => {
   return `${lines.join("\n")}\n`
 }
 
-/** The health without any package's details. */
-const withoutDetails = (health: Health.SystemHealth): Health.SystemHealth => {
-  const packages: Record<string, Health.PackageHealth> = {}
-  for (const [name, pkg] of Object.entries(health.packages)) {
-    const { details: _, ...rest } = pkg
-    packages[name] = rest
-  }
-  return { ...health, packages }
+/** A package's health without its details. */
+const stripDetails = <P extends { readonly details?: unknown }>(pkg: P): Omit<P, "details"> => {
+  const { details: _, ...rest } = pkg
+  return rest
 }
+
+/** The health (of `spine.health`, or of a report) without any package's details. */
+const withoutDetails = <H extends { readonly packages: Readonly<Record<string, { readonly details?: unknown }>> }>(
+  health: H
+): H => ({
+  ...health,
+  packages: Object.fromEntries(Object.entries(health.packages).map(([name, pkg]) => [name, stripDetails(pkg)]))
+})
+
+/** The report with no package's health details, in its `health` and in each of its `packages`. */
+const reportWithoutDetails = (report: Report.Report): Report.Report => ({
+  ...report,
+  health: withoutDetails(report.health),
+  packages: report.packages.map((pkg) => pkg.health === undefined ? pkg : { ...pkg, health: stripDetails(pkg.health) })
+})
 
 const normalizePrefix = (prefix: string | undefined): string => {
   const trimmed = (prefix ?? "").replace(/\/+$/, "")
@@ -256,7 +268,15 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
           return HttpServerResponse.unsafeJson(body)
         })
     ],
-    [path("/report"), (spine) => Effect.map(spine.report, (report) => HttpServerResponse.unsafeJson(report))],
+    [
+      path("/report"),
+      (spine, request) =>
+        Effect.gen(function*() {
+          const report = yield* spine.report
+          const body = (yield* showDetails(request)) ? report : reportWithoutDetails(report)
+          return HttpServerResponse.unsafeJson(body)
+        })
+    ],
     [
       path("/graph"),
       (spine, request) =>
@@ -280,7 +300,7 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
  * - `GET /metrics`: every Effect metric in the Prometheus text format, through
  *   `@effect/opentelemetry` and the OpenTelemetry Prometheus serializer
  * - `GET /health`: the cached `SystemHealth` (always 200), package details as `details` allows
- * - `GET /report`: the spine's report as JSON
+ * - `GET /report`: the spine's report as JSON, package details as `details` allows
  * - `GET /graph`: the package graph as Mermaid, or DOT with `?format=dot`
  *
  * @since 0.1.0
@@ -325,7 +345,7 @@ const dispatch = (options: RouterOptions) => {
   return (spine: Option.Option<Spine.SpineService>): HttpApp.Default<never, PrometheusMetrics> =>
     Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
       if (Option.isNone(spine)) return early(request)
-      const handler = request.method === "GET" ? table.get(pathOf(request.url)) : undefined
+      const handler = readable(request) ? table.get(pathOf(request.url)) : undefined
       return handler === undefined ? notFound : handler(spine.value, request)
     })
 }
@@ -347,8 +367,11 @@ const beforeSpine = (options: RouterOptions) => {
     [`${prefix}/graph`, booting]
   ])
   return (request: HttpServerRequest.HttpServerRequest) =>
-    (request.method === "GET" ? table.get(pathOf(request.url)) : undefined) ?? notFound
+    (readable(request) ? table.get(pathOf(request.url)) : undefined) ?? notFound
 }
+
+/** GET, or HEAD, which the server answers like GET without the body (as `HttpRouter` does). */
+const readable = (request: HttpServerRequest.HttpServerRequest) => request.method === "GET" || request.method === "HEAD"
 
 /**
  * Serves `app(options)` on `options.port` with Node's HTTP server, for as

@@ -115,9 +115,12 @@ describe("SpineHttp", () => {
       expect(sample("http_test_orders_total", "")).toBe("2")
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
-  it.scopedLive("app answers 404 for other paths and methods; router serves the same routes", () =>
+  it.scopedLive("app answers HEAD like GET, and 404 for other paths and methods", () =>
     Effect.gen(function*() {
       yield* serve(spineOf([database()]))
+      const head = yield* HttpClient.head("/readyz")
+      expect([head.status, yield* head.text]).toEqual([200, ""])
+      expect((yield* HttpClient.head("/nope")).status).toBe(404)
       expect((yield* get("/nope")).status).toBe(404)
       expect((yield* get("/readyz/extra")).status).toBe(404)
       const post = yield* HttpClient.post("/readyz")
@@ -207,8 +210,14 @@ describe("SpineHttp", () => {
       expect(seen).toEqual([503, 503])
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
-  describe("/health details", () => {
+  describe("/health and /report details", () => {
     const details = (body: string) => JSON.parse(body).packages.cache.details
+    /** The cache's details in a report: in its health, and in its entry of `packages`. */
+    const reported = (body: string) => {
+      const report = JSON.parse(body)
+      const entry = report.packages.find((pkg: { name: string }) => pkg.name === "cache")
+      return [report.health.packages.cache.details, entry.health.details]
+    }
 
     it.scopedLive("stripped by default", () =>
       Effect.gen(function*() {
@@ -219,6 +228,7 @@ describe("SpineHttp", () => {
         expect(body).toMatchObject({ status: "pass", ready: true, live: true })
         expect(body.packages.cache.status).toBe("pass")
         expect("details" in body.packages.cache).toBe(false)
+        expect(reported((yield* get("/report")).text)).toEqual([undefined, undefined])
       }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
     it.scopedLive("kept with details: always", () =>
@@ -239,6 +249,9 @@ describe("SpineHttp", () => {
         expect(details(yield* response.text)).toEqual({ hits: 42 })
         const wrong = yield* client.get("/health", { headers: { authorization: "Bearer guess" } })
         expect(details(yield* wrong.text)).toBeUndefined()
+        expect(reported((yield* get("/report")).text)).toEqual([undefined, undefined])
+        const report = yield* client.get("/report", { headers: { authorization: "Bearer secret" } })
+        expect(reported(yield* report.text)).toEqual([{ hits: 42 }, { hits: 42 }])
       }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
     it.scopedLive("authorize may be a plain function; without one, authorized shows nothing", () =>
