@@ -23,6 +23,7 @@ import {
   Stream as S
 } from "effect"
 import type * as Health from "./Health.js"
+import { reasonOf } from "./internal/cause.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
@@ -424,7 +425,9 @@ export interface MainOptions<R = never, E = never> {
 /**
  * The boot, the wait for SIGINT or SIGTERM and the shutdown, as an effect:
  * what `runMain` runs. Interrupting it turns readiness to `fail` at once,
- * waits `shutdownDelay`, then releases in reverse order.
+ * waits `shutdownDelay`, then releases in reverse order (SIGTERM is ignored
+ * meanwhile); interrupted during the boot, it releases what had been built.
+ * A boot failure, or a failure of `program`, is printed with its reason.
  *
  * @since 0.1.0
  * @category running
@@ -433,34 +436,50 @@ export const main = <ROut, E, E2 = never>(
   appLayer: Layer.Layer<Spine | ROut, E>,
   options: MainOptions<Spine | ROut, E2> = {}
 ): Effect.Effect<void, E | E2> =>
-  Effect.gen(function*() {
-    const tables = options.tables ?? true
-    const scope = yield* Scope.make()
-    const booted = yield* Effect.exit(Layer.buildWithScope(appLayer, scope))
-    if (Exit.isFailure(booted)) {
-      yield* Scope.close(scope, booted)
-      const reason = Option.match(Cause.failureOption(booted.cause), {
-        onNone: () => Cause.pretty(booted.cause),
-        onSome: (error) => error instanceof Error ? error.message : String(error)
-      })
-      yield* Console.error(`Boot failed: ${reason}\nEverything that had started was released.`)
-      return yield* Effect.failCause(booted.cause)
-    }
-    const spine = Context.get(booted.value, Spine)
-    const shutdown = (exit: Exit.Exit<unknown, unknown>) =>
-      Effect.gen(function*() {
-        yield* spine.beginShutdown
-        if (Exit.isInterrupted(exit)) yield* Effect.sleep(options.shutdownDelay ?? 0)
-        yield* Scope.close(scope, Exit.void)
-        if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
-      })
-    return yield* Effect.gen(function*() {
-      if (tables) yield* Console.log(Report.toText(yield* spine.report))
-      const program = options.program
-      if (program !== undefined) yield* Effect.mapInputContext(program, (_: Context.Context<never>) => booted.value)
-      if (options.keepAlive ?? true) yield* Effect.never
-    }).pipe(Effect.onExit((exit) => shutdown(exit)))
-  })
+  // the scope also closes when `main` is interrupted during the boot: what was built below the spine is released
+  Effect.acquireUseRelease(Scope.make(), (scope): Effect.Effect<void, E | E2> =>
+    Effect.gen(function*() {
+      const tables = options.tables ?? true
+      const booted = yield* Effect.exit(Layer.buildWithScope(appLayer, scope))
+      if (Exit.isFailure(booted)) {
+        yield* Scope.close(scope, booted)
+        yield* Console.error(`Boot failed: ${reasonOf(booted.cause)}\nEverything that had started was released.`)
+        return yield* Effect.failCause(booted.cause)
+      }
+      const spine = Context.get(booted.value, Spine)
+      const shutdown = (exit: Exit.Exit<unknown, unknown>) =>
+        Effect.gen(function*() {
+          yield* spine.beginShutdown
+          if (Exit.isInterrupted(exit)) yield* Effect.sleep(options.shutdownDelay ?? 0)
+          yield* Scope.close(scope, Exit.void)
+          if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
+          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+            yield* Console.error(`Program failed: ${reasonOf(exit.cause)}\nEverything was released.`)
+          }
+        }).pipe(ignoringSigterm)
+      return yield* Effect.gen(function*() {
+        if (tables) yield* Console.log(Report.toText(yield* spine.report))
+        const program = options.program
+        if (program !== undefined) yield* Effect.mapInputContext(program, (_: Context.Context<never>) => booted.value)
+        if (options.keepAlive ?? true) yield* Effect.never
+      }).pipe(Effect.onExit((exit) => shutdown(exit)))
+    }), (scope, exit) => Scope.close(scope, exit))
+
+/**
+ * Runs `effect` with SIGTERM ignored: a second SIGTERM (a process manager
+ * relaying it to the group) must not kill a graceful shutdown half way. A
+ * second SIGINT (Ctrl-C twice) still quits at once.
+ */
+const ignoringSigterm = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const ignore = () => {}
+      process.on("SIGTERM", ignore)
+      return ignore
+    }),
+    () => effect,
+    (ignore) => Effect.sync(() => void process.off("SIGTERM", ignore))
+  )
 
 /**
  * Runs an application as a main program on `NodeRuntime.runMain`: boots,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { startScript } from "./utils.js"
+import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
+import { createServer } from "node:net"
+import { Package, Spine, SpineHttp } from "../src/index.js"
+import { freePort, getLocal, startScript } from "./utils.js"
 
 /** Runs the fixture; sends one SIGTERM once stdout shows `signalWhen`, if given. */
 const run = (env: Record<string, string>, signalWhen?: string) => {
@@ -47,4 +50,64 @@ describe("Spine.runMain", () => {
       "released config"
     ])
   })
+
+  it("reports a failing or throwing program after releasing everything, and exits 1", async () => {
+    for (const [program, message] of [["fail", "payment gateway unreachable"], ["die", "bug in the program"]]) {
+      const { code, stderr, stdout } = await run({ PROGRAM: program })
+      expect(code).toBe(1)
+      expect(stderr).toContain(`Program failed: ${message}`)
+      expect(released(stdout)).toEqual(["released api", "released db", "released config"])
+    }
+  })
+
+  it("names the cause when the probes' port is taken", async () => {
+    const port = await freePort()
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve))
+    try {
+      const { code, stderr } = await run({ PORT: String(port) })
+      expect(code).toBe(1)
+      expect(stderr).toMatch(/Boot failed: .*EADDRINUSE/)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it("a second SIGTERM during the shutdown delay does not cut the release short", async () => {
+    const app = startScript("test/fixtures/main-app.ts", { DELAY: "1000" }, 30_000)
+    while (!app.stdout().includes("program done")) await new Promise((resolve) => setTimeout(resolve, 20))
+    app.child.kill("SIGTERM")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    app.child.kill("SIGTERM")
+    const { code, stdout } = await app.exited
+    expect(released(stdout)).toEqual(["released api", "released db", "released config"])
+    expect(code).toBe(0)
+  })
+
+  it.live("interrupted during the boot, Spine.main releases what was built below the spine too", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const starting = yield* Deferred.make<void>()
+      const Slow = Context.GenericTag<"Slow", number>("main/Slow")
+      const slow = Package.make({
+        name: "slow",
+        version: "1.0.0",
+        provides: Slow,
+        layer: Layer.effect(Slow, Effect.zipRight(Deferred.succeed(starting, undefined), Effect.never))
+      })
+      const app = Spine.layer({ packages: [slow], health: { enabled: false } }).pipe(
+        Layer.provideMerge(SpineHttp.layer({ port, host: "127.0.0.1" }))
+      )
+      const main = yield* Effect.fork(Spine.main(app, { tables: false }))
+      yield* Deferred.await(starting)
+      const booting = yield* Effect.retry(getLocal(port, "/readyz"), {
+        times: 100,
+        schedule: Schedule.spaced("20 millis")
+      })
+      expect(booting.status).toBe(503)
+      yield* Fiber.interrupt(main)
+      expect((yield* Effect.either(getLocal(port, "/livez")))._tag).toBe("Left")
+    }))
 })
+
+const released = (stdout: string) => stdout.split("\n").filter((line) => line.startsWith("released "))

@@ -1,9 +1,17 @@
 import { Cause } from "effect"
 
-/** A readable reason from a failure cause, without stack traces: the error's message, tag, or text. */
-export const reasonOf = (cause: Cause.Cause<unknown>): string => {
-  const squashed = Cause.squash(cause)
-  if (squashed instanceof Error) return squashed.message
-  if (typeof squashed === "object" && squashed !== null && "_tag" in squashed) return String(squashed._tag)
-  return String(squashed)
+/**
+ * A readable reason from a failure cause, without stack traces: the error's
+ * message (else its cause's, as platform errors such as `ServeError` keep
+ * theirs there), tag, or text.
+ */
+export const reasonOf = (cause: Cause.Cause<unknown>): string => describe(Cause.squash(cause))
+
+const describe = (error: unknown): string => {
+  if (error instanceof Error) {
+    if (error.message !== "") return error.message
+    if (error.cause !== undefined) return describe(error.cause)
+  }
+  if (typeof error === "object" && error !== null && "_tag" in error) return String(error._tag)
+  return String(error)
 }
