@@ -314,21 +314,21 @@ export class AuthSpine<
   }
 
   /**
-   * The service of a started package. Rejects with `ServiceUnavailable` when
-   * the package providing `tag` is optional or feature-gated and did not
-   * start.
+   * The service of a running package. Rejects with `ServiceUnavailable` when
+   * the package providing `tag` is not running: optional or feature-gated and
+   * not started, or stopped since (removed, or its feature turned off).
    *
    * @since 0.1.0
    */
   get<Id extends Services<Packages, PluginList>, Service>(tag: Context.Tag<Id, Service>): Promise<Service> {
-    return this.#run(
-      "get",
-      (spine) =>
-        Effect.flatMap(
-          Effect.serviceOption(tag),
-          (service) => Option.isSome(service) ? Effect.succeed(service.value) : unavailable(spine, tag.key)
-        )
-    )
+    return this.#run("get", (spine) =>
+      Effect.gen(function*() {
+        const service = yield* Effect.serviceOption(tag)
+        // the context is the boot's: a package stopped since is still in it
+        const provider = (yield* spine.packages).find((info) => info.provides === tag.key)
+        const running = provider === undefined || (yield* Effect.orDie(spine.state(provider.name))) === "ready"
+        return Option.isSome(service) && running ? service.value : yield* unavailable(spine, tag.key)
+      }))
   }
 
   /**

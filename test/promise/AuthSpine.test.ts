@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { Package } from "../../src/index.js"
+import { Package, Plugin, Spine } from "../../src/index.js"
 import * as AuthSpine from "../../src/promise/AuthSpine.js"
 
 /** A package that records its acquisition and release in `log`, and may fail or wait for `gate` first. */
@@ -191,6 +191,28 @@ describe("AuthSpine", () => {
     expect(error.error._tag).toBe("MissingDependency")
     expect(error.message).toContain("\"timer\" requires test/Clock")
     expect(started).toBe(0)
+  })
+
+  it("get rejects for a package stopped since the boot", async () => {
+    const log: Array<string> = []
+    const make = makeTestPackage(log)
+    const a = make("a")
+    const retired = make("retired")
+    // a plugin keeps the Spine service, and later removes a package the facade's boot context still holds
+    let captured: Spine.SpineService | undefined
+    const janitor = Plugin.make({
+      name: "janitor",
+      onInitialize: Effect.map(Spine.Spine, (service) => void (captured = service))
+    })
+    const spine = new AuthSpine.AuthSpine({ packages: [a.pkg, retired.pkg], plugins: [janitor] })
+    await spine.initialize()
+    expect(await spine.get(retired.tag)).toBe(4)
+    await Effect.runPromise(captured!.remove("retired"))
+    expect(await spine.get(a.tag)).toBe(2)
+    const stopped = await rejection(spine.get(retired.tag))
+    expect(stopped.message).toBe("Package \"retired\" (test/retired) is not started: it is stopped")
+    await spine.cleanup()
+    expect(released(log)).toEqual(["released retired", "released a"])
   })
 
   it("get, getPackage, health, report, statistics, metrics and feature flags", async () => {
