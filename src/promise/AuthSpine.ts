@@ -53,8 +53,8 @@ export class CleanedUp extends Data.TaggedError("CleanedUp")<{
 
 /**
  * `get(tag)` asked for a service that is not in the running spine: its
- * package is optional or feature-gated and did not start (`state` says why),
- * or no package provides the tag.
+ * package is optional or feature-gated and did not start, or was stopped
+ * since (`state` says which), or no package provides the tag.
  *
  * @since 0.1.0
  * @category errors
