@@ -233,6 +233,14 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
     return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
   }
 
+  /** A JSON document with package details, shown as `details` and `authorize` allow, else stripped. */
+  const detailed =
+    <A>(read: (spine: Spine.SpineService) => Effect.Effect<A>, strip: (value: A) => A): Handler => (spine, request) =>
+      Effect.gen(function*() {
+        const value = yield* read(spine)
+        return HttpServerResponse.unsafeJson((yield* showDetails(request)) ? value : strip(value))
+      })
+
   const readyJson = perHealth((health) =>
     HttpServerResponse.uint8Array(encoder.encode(JSON.stringify(toHealthResponse(health))), {
       status: statusOf(health.ready),
@@ -259,24 +267,8 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
         )
     ],
     [path("/metrics"), () => metricsHandler],
-    [
-      path("/health"),
-      (spine, request) =>
-        Effect.gen(function*() {
-          const health = yield* spine.health
-          const body = (yield* showDetails(request)) ? health : withoutDetails(health)
-          return HttpServerResponse.unsafeJson(body)
-        })
-    ],
-    [
-      path("/report"),
-      (spine, request) =>
-        Effect.gen(function*() {
-          const report = yield* spine.report
-          const body = (yield* showDetails(request)) ? report : reportWithoutDetails(report)
-          return HttpServerResponse.unsafeJson(body)
-        })
-    ],
+    [path("/health"), detailed((spine) => spine.health, withoutDetails)],
+    [path("/report"), detailed((spine) => spine.report, reportWithoutDetails)],
     [
       path("/graph"),
       (spine, request) =>
