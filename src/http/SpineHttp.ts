@@ -358,8 +358,13 @@ const beforeSpine = (options: RouterOptions) => {
     [`${prefix}/report`, booting],
     [`${prefix}/graph`, booting]
   ])
-  return (request: HttpServerRequest.HttpServerRequest) =>
-    (readable(request) ? table.get(pathOf(request.url)) : undefined) ?? notFound
+  const verbose = Effect.succeed(HttpServerResponse.text("[-]spine booting\nreadyz check failed\n", { status: 503 }))
+  return (request: HttpServerRequest.HttpServerRequest) => {
+    if (!readable(request)) return notFound
+    const path = pathOf(request.url)
+    if (path === `${prefix}/readyz` && flag(queryOf(request.url), "verbose")) return verbose
+    return table.get(path) ?? notFound
+  }
 }
 
 /** GET, or HEAD, which the server answers like GET without the body (as `HttpRouter` does). */

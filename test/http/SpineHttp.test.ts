@@ -325,6 +325,10 @@ describe("SpineHttp", () => {
         status: 503,
         text: JSON.stringify({ status: "fail", output: "booting", checks: {} })
       })
+      expect(yield* fetchText("/readyz?verbose")).toEqual({
+        status: 503,
+        text: "[-]spine booting\nreadyz check failed\n"
+      })
       expect(yield* fetchText("/livez")).toEqual({ status: 200, text: "ok" })
       expect((yield* fetchText("/metrics")).status).toBe(200)
       expect(yield* fetchText("/report")).toEqual({ status: 503, text: "booting" })
