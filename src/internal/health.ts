@@ -194,7 +194,10 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
     let remaining = queue.length
     let cancelled = false
     const workers = new Set<Fiber.RuntimeFiber<void>>()
-    const deadlines = new Set<() => void>()
+    // the checks in flight: their deadline's cancel, and how to end their span
+    const inFlight = new Set<
+      { readonly cancel: () => void; readonly ended: (exit: Exit.Exit<unknown, unknown>) => void }
+    >()
     const finish = () => {
       if (--remaining === 0) resume(Effect.void)
     }
@@ -216,18 +219,19 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
           const cancel = runtime.timers.schedule(timeout, () => {
             if (settled || cancelled) return
             settled = true
-            deadlines.delete(cancel)
+            inFlight.delete(check)
             record(monitor, entry, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
             ended(Exit.fail(monitor.records[entry.node.index].errors[0]))
             fiber.unsafeInterruptAsFork(FiberId.none)
             if (next < queue.length) worker()
             finish()
           })
-          deadlines.add(cancel)
+          const check = { cancel, ended }
+          inFlight.add(check)
           const exit = yield* Effect.exit(Tracing.within(span, Effect.suspend(() => run(service))))
           if (settled || cancelled) return
           settled = true
-          deadlines.delete(cancel)
+          inFlight.delete(check)
           cancel()
           record(monitor, entry, exit, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(exit)
@@ -244,7 +248,10 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
     return Effect.suspend(() => {
       cancelled = true
       next = queue.length
-      for (const cancel of deadlines) cancel()
+      for (const check of inFlight) {
+        check.cancel()
+        check.ended(Exit.interrupt(FiberId.none))
+      }
       const running = [...workers]
       for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
       return Effect.ignore(Effect.timeout(Effect.forEach(running, (fiber) => fiber.await), settings.timeout))

@@ -17,6 +17,8 @@ const builtIn = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 export interface Tracing {
   readonly tracer: Tracer.Tracer
   readonly parent: Option.Option<Tracer.AnySpan>
+  /** No parent at all, not even the one an OpenTelemetry context manager would supply. */
+  readonly root: boolean
   readonly context: Context.Context<never>
   readonly clock: Clock.Clock
 }
@@ -30,6 +32,7 @@ export const current = (options: { readonly root?: boolean } = {}): Effect.Effec
     return {
       tracer,
       parent: options.root === true ? Option.none() : yield* Effect.option(Effect.currentParentSpan),
+      root: options.root === true,
       context: yield* Effect.context<never>(),
       clock: yield* Effect.clock
     }
@@ -48,7 +51,8 @@ export const start = (
     tracing.context,
     [],
     tracing.clock.unsafeCurrentTimeNanos(),
-    "internal"
+    "internal",
+    { root: tracing.root }
   )
   for (const key in attributes) span.attribute(key, attributes[key])
   return span

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import { context as otelContext } from "@opentelemetry/api"
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks"
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -6,7 +8,7 @@ import {
 } from "@opentelemetry/sdk-metrics"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { ConfigProvider, Context, Effect, Exit, Layer, Metric, Schedule, Scope } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Fiber, Layer, Metric, Schedule, Scope } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Metrics, Package, Spine, SpineHttp, SpineTelemetry } from "../../src/index.js"
@@ -173,6 +175,40 @@ describe("SpineTelemetry", () => {
       expect(check("api").attributes["spine.health.status"]).toBe("fail")
       expect(check("api").status).toMatchObject({ code: 2, message: "upstream down" })
       yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.scopedLive("health-check spans stay roots under an OpenTelemetry context manager, and end when interrupted", () =>
+    Effect.gen(function*() {
+      otelContext.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+      yield* Effect.addFinalizer(() => Effect.sync(() => otelContext.disable()))
+      const exporter = new InMemorySpanExporter()
+      let hang = false
+      const Slow = tag("slow")
+      const slow = Package.make({
+        name: "slow",
+        version: "1.0.0",
+        provides: Slow,
+        layer: Layer.succeed(Slow, "slow"),
+        health: () => hang ? Effect.never : Effect.void
+      })
+      const { scope, spine } = yield* boot(
+        SpineTelemetry.layer({
+          serviceName: "telemetry-test",
+          spanProcessor: new SimpleSpanProcessor(exporter),
+          otlp: false
+        }),
+        Spine.layer({ packages: [slow], health: { interval: "1 hour", timeout: "1 minute" } })
+      )
+      yield* spine.checkHealth()
+      const checks = () => named(exporter.getFinishedSpans(), "spine.health.check")
+      expect(checks().map((span) => span.parentSpanContext)).toEqual([undefined, undefined])
+      // a check in flight at shutdown is interrupted, and its span ended
+      hang = true
+      const running = yield* Effect.fork(spine.checkHealth())
+      yield* Effect.sleep("20 millis")
+      yield* Scope.close(scope, Exit.void)
+      yield* Fiber.interrupt(running)
+      expect(checks()).toHaveLength(3)
     }))
 
   it.scopedLive("SpineHttp.layer traces requests, but not the probes", () =>
