@@ -41,8 +41,7 @@ import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metric
 import { ConsoleMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { BatchSpanProcessor, ConsoleSpanExporter } from "@opentelemetry/sdk-trace-base"
-import type { ConfigError } from "effect"
-import { Config, Context, Duration, Effect, Layer, Option } from "effect"
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option } from "effect"
 
 /**
  * Scrapes every Effect metric as Prometheus text, for `/metrics`.
@@ -97,8 +96,9 @@ const prometheusOf: Layer.Layer<PrometheusMetrics, never, Resource.Resource> = L
 export const layerPrometheus: Layer.Layer<PrometheusMetrics> = Layer.unwrapEffect(Effect.gen(function*() {
   const provided = yield* Effect.serviceOption(PrometheusMetrics)
   if (Option.isSome(provided)) return Layer.succeed(PrometheusMetrics, provided.value)
+  const attributes = yield* Effect.orDie(resourceAttributes)
   const resource = Option.match(yield* Effect.serviceOption(Resource.Resource), {
-    onNone: () => Resource.layerFromEnv(),
+    onNone: () => Resource.layerFromEnv(attributes),
     onSome: (value) => Layer.succeed(Resource.Resource, value)
   })
   return Layer.provide(prometheusOf, resource)
@@ -133,11 +133,34 @@ export interface Options {
   readonly shutdownTimeout?: Duration.DurationInput | undefined
 }
 
+/** A variable as the specification reads it: trimmed, and unset when empty. */
+const variable = (name: string): Config.Config<Option.Option<string>> =>
+  Config.string(name).pipe(
+    Config.option,
+    Config.map(Option.flatMap((value) => Option.liftPredicate(value.trim(), (trimmed) => trimmed !== "")))
+  )
+
+/** An optional variable parsed by `parse`, whose failure is a `ConfigError` naming the variable. */
+const parsed = <A>(name: string, parse: (value: string) => Either.Either<A, string>) =>
+  Config.mapOrFail(variable(name), (value) =>
+    Option.match(value, {
+      onNone: () => Either.right(Option.none<A>()),
+      onSome: (text) =>
+        Either.mapBoth(parse(text), {
+          onLeft: (message) => ConfigError.InvalidData([name], message),
+          onRight: Option.some
+        })
+    }))
+
 /** The exporters an `OTEL_*_EXPORTER` variable names; unset means "otlp if an endpoint is set". */
 const exporters = (name: string) =>
-  Config.string(name).pipe(
-    Config.map((value) => value.split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "")),
-    Config.option
+  Config.map(
+    variable(name),
+    (value) =>
+      Option.map(
+        value,
+        (list) => list.split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "")
+      )
   )
 
 /**
@@ -148,24 +171,68 @@ const exporters = (name: string) =>
 const protocol = (signal: "TRACES" | "METRICS") =>
   Config.all(
     [`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`, "OTEL_EXPORTER_OTLP_PROTOCOL"].map((name) =>
-      Config.option(Config.literal("http/protobuf", "http/json")(name))
+      parsed(name, (value) =>
+        value === "http/protobuf" || value === "http/json"
+          ? Either.right(value)
+          : Either.left(`Expected http/protobuf or http/json, but got ${value}`))
     )
   ).pipe(Config.map((named) => Option.getOrElse(Option.firstSomeOf(named), () => "http/protobuf" as const)))
 
+/** A positive number of milliseconds, `fallback` when unset. */
+const millis = (name: string, fallback: number) =>
+  Config.map(
+    parsed(name, (value) =>
+      /^\d+$/.test(value) && Number(value) > 0
+        ? Either.right(Number(value))
+        : Either.left(`Expected a positive integer number of milliseconds, but got ${value}`)),
+    Option.getOrElse(() => fallback)
+  )
+
+/**
+ * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs separated by commas, keys and
+ * values percent-decoded (`a%2Cb` is `a,b`); a malformed pair is skipped.
+ */
+const resourceAttributes = Config.map(variable("OTEL_RESOURCE_ATTRIBUTES"), (value) => {
+  const attributes: Record<string, string> = {}
+  for (const pair of Option.getOrElse(value, () => "").split(",")) {
+    const at = pair.indexOf("=")
+    if (at <= 0) continue
+    try {
+      attributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim())
+    } catch {
+      // not valid percent-encoding: skipped, as the specification allows
+    }
+  }
+  return attributes
+})
+
 /** The standard environment variables the SDK does not read by itself. */
 const environment = Config.all({
-  disabled: Config.withDefault(Config.boolean("OTEL_SDK_DISABLED"), false),
-  serviceName: Config.option(Config.string("OTEL_SERVICE_NAME")),
-  endpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
-  tracesEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
-  metricsEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")),
+  // the specification: true only for "true", in any case; anything else is false
+  disabled: Config.map(variable("OTEL_SDK_DISABLED"), Option.exists((value) => value.toLowerCase() === "true")),
+  serviceName: variable("OTEL_SERVICE_NAME"),
+  attributes: resourceAttributes,
+  endpoint: variable("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  tracesEndpoint: variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  metricsEndpoint: variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
   tracesExporter: exporters("OTEL_TRACES_EXPORTER"),
   metricsExporter: exporters("OTEL_METRICS_EXPORTER"),
   tracesProtocol: protocol("TRACES"),
   metricsProtocol: protocol("METRICS"),
-  exportInterval: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_INTERVAL"), 60_000),
-  exportTimeout: Config.withDefault(Config.integer("OTEL_METRIC_EXPORT_TIMEOUT"), 30_000)
+  exportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000),
+  exportTimeout: millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000)
 })
+
+/**
+ * Where one signal goes: its own endpoint as given, else the general one
+ * with `/v1/<signal>` appended, as the specification says. Passed to the
+ * exporter, so that an endpoint from any `ConfigProvider` is the one used.
+ */
+const urlOf = (own: Option.Option<string>, general: Option.Option<string>, signal: "traces" | "metrics") =>
+  Option.match(Option.orElse(own, () => Option.map(general, (base) => `${base.replace(/\/+$/, "")}/v1/${signal}`)), {
+    onNone: () => ({}),
+    onSome: (url) => ({ url })
+  })
 
 const toArray = <A>(value: A | ReadonlyArray<A> | undefined): Array<A> =>
   value === undefined ? [] : Array.isArray(value) ? [...value] : [value as A]
@@ -212,7 +279,7 @@ export const layer = (
     const spanProcessor: Array<SpanProcessor> = env.disabled ? [] : toArray(options.spanProcessor)
     if (traces.includes("otlp")) {
       const Exporter = env.tracesProtocol === "http/json" ? TracesJson.OTLPTraceExporter : TracesProto.OTLPTraceExporter
-      spanProcessor.push(new BatchSpanProcessor(new Exporter()))
+      spanProcessor.push(new BatchSpanProcessor(new Exporter(urlOf(env.tracesEndpoint, env.endpoint, "traces"))))
     }
     if (traces.includes("console")) spanProcessor.push(new BatchSpanProcessor(new ConsoleSpanExporter()))
     const metricReader: Array<MetricReader> = env.disabled ? [] : toArray(options.metricReader)
@@ -226,13 +293,13 @@ export const layer = (
       const Exporter = env.metricsProtocol === "http/json"
         ? MetricsJson.OTLPMetricExporter
         : MetricsProto.OTLPMetricExporter
-      metricReader.push(periodic(new Exporter()))
+      metricReader.push(periodic(new Exporter(urlOf(env.metricsEndpoint, env.endpoint, "metrics"))))
     }
     if (metrics.includes("console")) metricReader.push(periodic(new ConsoleMetricExporter()))
     const resource = {
       serviceName: Option.getOrElse(env.serviceName, () => options.serviceName),
       ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
-      ...(options.attributes === undefined ? {} : { attributes: options.attributes })
+      attributes: { ...env.attributes, ...options.attributes }
     }
     const sdk = NodeSdk.layer(() => ({
       resource,

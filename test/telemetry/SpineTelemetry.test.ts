@@ -316,11 +316,46 @@ describe("SpineTelemetry", () => {
       expect(received.filter((request) => request.path === "/v1/traces")).toEqual([])
       const renamed = received.filter((request) => request.path === "/v1/metrics").map((request) => request.body)
       expect(renamed.join()).toContain("renamed")
+
+      // empty is unset (the specification); resource attributes are percent-decoded
+      received.length = 0
+      yield* run({ OTEL_TRACES_EXPORTER: "", OTEL_SERVICE_NAME: " ", OTEL_RESOURCE_ATTRIBUTES: "team=a%2Cb,q=x%3Dy" })
+      const traced = received.filter((request) => request.path === "/v1/traces").map((request) => request.body).join()
+      expect(traced).toContain("otlp-test")
+      expect(traced).toContain("a,b")
+      expect(traced).toContain("x=y")
+
+      // an endpoint from a ConfigProvider (SpineConfig's, say) is where the exporters send
+      received.length = 0
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { scope } = yield* boot(SpineTelemetry.layer({ serviceName: "otlp-test" }))
+        yield* Scope.close(scope, Exit.void)
+      })).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_EXPORTER_OTLP_ENDPOINT", endpoint]]))))
+      expect(new Set(received.map((request) => request.path))).toEqual(new Set(["/v1/traces", "/v1/metrics"]))
     }))
+
+  it.effect("OTEL_SDK_DISABLED is true for \"true\" in any case, and false for anything else", () =>
+    Effect.forEach(
+      [["TRUE", 0], ["True", 0], ["yes", 1], ["", 1]] as const,
+      ([value, expected]) =>
+        Effect.gen(function*() {
+          const exporter = new InMemorySpanExporter()
+          yield* Effect.scoped(Effect.gen(function*() {
+            const { scope } = yield* boot(SpineTelemetry.layer({
+              serviceName: "x",
+              spanProcessor: new SimpleSpanProcessor(exporter),
+              otlp: false
+            }))
+            yield* Scope.close(scope, Exit.void)
+            expect(named(exporter.getFinishedSpans(), "spine.boot")).toHaveLength(expected)
+          })).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OTEL_SDK_DISABLED", value]]))))
+        })
+    ))
 
   it.effect("an invalid OTEL_* variable, or OTLP over gRPC, fails the layer with a ConfigError naming it", () =>
     Effect.forEach([
       ["OTEL_METRIC_EXPORT_INTERVAL", "soon", "integer"],
+      ["OTEL_METRIC_EXPORT_TIMEOUT", "0", "positive"],
       ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "http/protobuf"]
     ], ([name, value, expected]) =>
       Effect.gen(function*() {
