@@ -126,7 +126,7 @@ export interface MetricsSnapshot {
   readonly spine: ReadonlyArray<MetricValue>
   /** Effect metrics the application's own code records (all but `spine_*` and Effect's `effect_*`). */
   readonly application: ReadonlyArray<MetricValue>
-  /** What each ready package's `metrics` function reports. */
+  /** What each ready package's `metrics` function reports; one that fails is logged and left out. */
   readonly packages: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 

@@ -386,21 +386,28 @@ const unimplemented = (pkg: string, member: string): unknown => {
 }
 
 /**
- * Wraps a partial implementation: implemented members are returned as they
- * are; any other string-named member is an `unimplemented` stub. Symbols and
- * `then` are left alone, so that the runtime, `Equal`, inspection and
- * thenable checks see a plain object.
+ * Wraps a partial implementation: implemented members are read from it, the
+ * implementation itself (getters run, class methods keep their prototype and
+ * private fields); any other string-named member is an `unimplemented` stub.
+ * Symbols, `then` and `toJSON` are left alone, so that the runtime, `Equal`,
+ * inspection, serialization and thenable checks see a plain object. A
+ * primitive or a function is served as it is.
  */
 const partialService = <Service>(pkg: string, implementation: Partial<Service>): Service => {
-  const target: Record<PropertyKey, unknown> = { ...(implementation as object) }
-  return new Proxy(target, {
-    get(target, member, receiver) {
-      if (member in target || typeof member === "symbol" || member === "then") {
-        return Reflect.get(target, member, receiver)
+  if (typeof implementation !== "object" || implementation === null) return implementation as Service
+  const stubs = new Map<string, unknown>()
+  const bound = new WeakMap<object, unknown>()
+  return new Proxy(implementation, {
+    get(target, member) {
+      if (member in target || typeof member === "symbol" || member === "then" || member === "toJSON") {
+        const value: unknown = Reflect.get(target, member, target)
+        if (typeof value !== "function") return value
+        // called on the implementation, not the proxy, so that private fields work
+        if (!bound.has(value)) bound.set(value, value.bind(target))
+        return bound.get(value)
       }
-      const stub = unimplemented(pkg, member)
-      target[member] = stub
-      return stub
+      if (!stubs.has(member)) stubs.set(member, unimplemented(pkg, member))
+      return stubs.get(member)
     }
   }) as Service
 }

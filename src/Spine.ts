@@ -333,7 +333,14 @@ const makeService = (manager: manage.Manager): SpineService => {
     for (const entry of runtime.entries) {
       const own = entry.pkg.metrics
       if (own === undefined || entry.state !== "ready" || entry.service._tag === "None") continue
-      packages[entry.pkg.name] = yield* own(entry.service.value)
+      // a package's own values are extras: one that fails is logged and left out, not the whole snapshot
+      const values = yield* own(entry.service.value).pipe(
+        Effect.map(Option.some),
+        Effect.catchAllCause((cause) =>
+          Effect.as(Effect.logWarning(`metrics of package "${entry.pkg.name}" failed`, cause), Option.none())
+        )
+      )
+      if (Option.isSome(values)) packages[entry.pkg.name] = values.value
     }
     return { spine, application, packages }
   })

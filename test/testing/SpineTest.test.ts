@@ -89,7 +89,86 @@ const defectMessage = <A, E>(exit: Exit.Exit<A, E>): Option.Option<string> =>
     ? Option.map(Cause.dieOption(exit.cause), (defect) => defect instanceof Error ? defect.message : String(defect))
     : Option.none()
 
+class Counter extends Context.Tag("test/Counter")<Counter, {
+  readonly count: Effect.Effect<number>
+  readonly add: Effect.Effect<void>
+  readonly poolSize: Effect.Effect<number>
+}>() {}
+
+const counterPackage = Package.make({
+  name: "counter",
+  version: "1.0.0",
+  provides: Counter,
+  layer: Layer.succeed(Counter, { count: Effect.succeed(0), add: Effect.void, poolSize: Effect.succeed(4) }),
+  metrics: (counter) => Effect.map(counter.poolSize, (size) => ({ pool_size: size }))
+})
+
+/** A hand-written fake: a private field, members on the prototype. */
+class InMemoryCounter {
+  #n = 0
+  get count() {
+    return Effect.sync(() => this.#n)
+  }
+  get add() {
+    return Effect.sync(() => void this.#n++)
+  }
+}
+
+class Factor extends Context.Tag("test/Factor")<Factor, number>() {}
+class Scale extends Context.Tag("test/Scale")<Scale, (n: number) => number>() {}
+
 describe("Package.mock", () => {
+  it.effect("uses the implementation itself: class instances, getters; primitives and functions as they are", () =>
+    Effect.gen(function*() {
+      const counted = Effect.gen(function*() {
+        const counter = yield* Counter
+        yield* counter.add
+        yield* counter.add
+        return { count: yield* counter.count, json: JSON.parse(JSON.stringify(counter)) }
+      })
+      const fromClass = yield* Effect.provide(
+        counted,
+        SpineTest.layer({ packages: [Package.mock(counterPackage, new InMemoryCounter())] })
+      )
+      expect(fromClass.count).toBe(2)
+      let n = 0
+      const withGetter = Package.mock(counterPackage, {
+        get count() {
+          return Effect.succeed(n)
+        },
+        add: Effect.sync(() => void n++)
+      })
+      const fromGetter = yield* Effect.provide(counted, SpineTest.layer({ packages: [withGetter] }))
+      expect(fromGetter.count).toBe(2)
+      expect(Object.keys(fromGetter.json)).toEqual(["count", "add"])
+      const factor = Package.make({
+        name: "factor",
+        version: "1.0.0",
+        provides: Factor,
+        layer: Layer.succeed(Factor, 1)
+      })
+      const scale = Package.make({
+        name: "scale",
+        version: "1.0.0",
+        provides: Scale,
+        layer: Layer.succeed(Scale, (x: number) => x)
+      })
+      const both = SpineTest.layer({
+        packages: [Package.mock(factor, 5), Package.mock(scale, (x: number) => x * 10)]
+      })
+      expect(yield* Effect.provide(Effect.zipWith(Factor, Scale, (f, g) => g(f)), both)).toBe(50)
+    }))
+
+  it.effect("a package's metrics that use a member the mock leaves out are logged and left out of the snapshot", () =>
+    Effect.gen(function*() {
+      const snapshot = yield* Effect.provide(
+        Effect.flatMap(Spine.Spine, (spine) => Effect.zip(spine.metrics, spine.report)),
+        SpineTest.layer({ packages: [Package.mock(counterPackage, { count: Effect.succeed(1) })] })
+      )
+      expect(snapshot[0].packages).toEqual({})
+      expect(snapshot[1].summary.totalPackages).toBe(1)
+    }))
+
   it.effect("replaces the layer: the real one is never built, the mock serves dependents", () =>
     Effect.gen(function*() {
       const app = makeApp()
