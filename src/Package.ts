@@ -185,7 +185,12 @@ export interface BaseOptions<
   /** A feature flag; the package is `disabled` when it is off. */
   readonly feature?: Feature | undefined
   readonly initTimeout?: Duration.DurationInput | undefined
-  /** Retries of a failed or timed-out start. */
+  /**
+   * Retries of a failed or timed-out start, as with `Effect.retry`: the
+   * schedule's input is the attempt's error (a `PackageInitTimeout` for a
+   * timeout; the defect for a start that died). Each attempt has its own
+   * `initTimeout`.
+   */
   readonly initRetry?: Schedule.Schedule<unknown, unknown> | undefined
   readonly stopTimeout?: Duration.DurationInput | undefined
   /**

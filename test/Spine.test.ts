@@ -446,3 +446,93 @@ describe("Spine.layer", () => {
       ])
     }))
 })
+
+describe("Spine.layer: timeouts, retries and aborts", () => {
+  const tagOf = (name: string) => Context.GenericTag<string, number>(`edge/${name}`)
+  const boot = (packages: ReadonlyArray<Package.Any>) =>
+    Effect.fork(Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages })))))
+
+  it.effect("one package's init timeout does not push back another's", () =>
+    Effect.gen(function*() {
+      const a = Package.make({
+        name: "a",
+        version: "1.0.0",
+        provides: tagOf("a"),
+        optional: true,
+        initTimeout: "100 millis",
+        layer: Layer.effect(tagOf("a"), Effect.never)
+      })
+      const b = Package.make({
+        name: "b",
+        version: "1.0.0",
+        provides: tagOf("b"),
+        initTimeout: "200 millis",
+        layer: Layer.effect(tagOf("b"), Effect.never)
+      })
+      const booting = yield* boot([a, b])
+      yield* TestClock.adjust("300 millis")
+      expect(booting.unsafePoll()).not.toBeNull()
+      const exit = yield* Fiber.join(booting)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+      expect(error).toMatchObject({ _tag: "PackageInitTimeout", package: "b" })
+    }))
+
+  it.effect("an aborted boot waits for a start that ignores interruption at most its stop timeout", () =>
+    Effect.gen(function*() {
+      const a = Package.make({
+        name: "a",
+        version: "1.0.0",
+        provides: tagOf("a"),
+        layer: Layer.effect(tagOf("a"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("boom")))
+      })
+      const b = Package.make({
+        name: "b",
+        version: "1.0.0",
+        provides: tagOf("b"),
+        initTimeout: "1 minute",
+        stopTimeout: "1 second",
+        layer: Layer.effect(tagOf("b"), Effect.uninterruptible(Effect.as(Effect.sleep("40 seconds"), 1)))
+      })
+      const booting = yield* boot([a, b])
+      yield* TestClock.adjust("1200 millis")
+      expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
+    }))
+
+  it.effect("initRetry is fed the error, and retries a start interrupted through a layer it shares", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const flaky = Package.make({
+        name: "flaky",
+        version: "1.0.0",
+        provides: tagOf("flaky"),
+        initRetry: Schedule.recurWhile((error: unknown) => error === "transient"),
+        layer: Layer.effect(
+          tagOf("flaky"),
+          Effect.suspend(() => ++calls < 2 ? Effect.fail("transient") : Effect.succeed(calls))
+        )
+      })
+      const shared = Layer.effect(tagOf("shared"), Effect.as(Effect.sleep("2 seconds"), 1))
+      const quick = Package.make({
+        name: "quick",
+        version: "1.0.0",
+        provides: tagOf("quick"),
+        optional: true,
+        initTimeout: "1 second",
+        layer: Layer.effect(tagOf("quick"), tagOf("shared")).pipe(Layer.provide(shared))
+      })
+      const patient = Package.make({
+        name: "patient",
+        version: "1.0.0",
+        provides: tagOf("patient"),
+        initRetry: Schedule.recurs(3),
+        layer: Layer.effect(tagOf("patient"), tagOf("shared")).pipe(Layer.provide(shared))
+      })
+      const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [flaky, quick, patient] })),
+        (context) => Effect.forEach(["flaky", "quick", "patient"], Context.get(context, Spine.Spine).state)
+      )))
+      yield* TestClock.adjust("10 seconds")
+      expect(calls).toBe(2)
+      expect(booting.unsafePoll()).toEqual(Exit.succeed(["ready", "failed", "ready"]))
+    }))
+})

@@ -304,11 +304,27 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
     }
 
+    // starts given up on: interrupted by an abort, they outlived their stop timeout
+    const abandoned = new Set<Entry>()
+
     const abort = () => {
       if (aborted) return
       aborted = true
       for (const fiber of retries.values()) fiber.unsafeInterruptAsFork(FiberId.none)
-      for (const fiber of running.values()) fiber.unsafeInterruptAsFork(FiberId.none)
+      for (const [entry, fiber] of running) {
+        fiber.unsafeInterruptAsFork(FiberId.none)
+        // the boot waits for each start at most its stop timeout, then leaves it behind
+        const limit = Duration.toMillis(stopTimeoutOf(runtime, entry))
+        if (!Number.isFinite(limit)) continue
+        runtime.timers.schedule(limit, () => {
+          if (running.get(entry) !== fiber) return
+          running.delete(entry)
+          abandoned.add(entry)
+          reportStop(runtime, entry, Option.none())
+          stoppedWhileStarting(entry)
+          settle()
+        })
+      }
       settle()
     }
 
@@ -357,6 +373,13 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       running.set(entry, fiber)
       let timedOut = false
       observeWithin(runtime, fiber, timeout, (result) => {
+        if (abandoned.has(entry)) {
+          // finished after the boot gave up on it: release what it built
+          if (Option.isSome(result) && Exit.isSuccess(result.value)) {
+            runtime.fork(Scope.close(result.value.value.scope, Exit.void))
+          }
+          return
+        }
         if (Option.isSome(result)) {
           running.delete(entry)
           return finished(entry, layer, deps, driver, timedOut ? timeoutError(entry, timeout) : result.value)
@@ -407,7 +430,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         return settle()
       }
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
-      if (schedule !== undefined && !Cause.isInterruptedOnly(exit.cause)) {
+      // an interruption from elsewhere (a layer shared with a package that timed out) is retried too
+      if (schedule !== undefined) {
         return retry(entry, layer, deps, schedule, driver, exit)
       }
       failed(entry, exit.cause)
@@ -424,7 +448,12 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     ) => {
       const fiber = runtime.fork(Effect.flatMap(
         previous === undefined ? Schedule.driver(schedule) : Effect.succeed(previous),
-        (driver) => Effect.as(driver.next(exit.cause), driver)
+        // the input is the error, as with `Effect.retry` (the defect for a start that died)
+        (driver) =>
+          Effect.as(
+            driver.next(Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause))),
+            driver
+          )
       ))
       retries.set(entry, fiber)
       fiber.addObserver((next) => {

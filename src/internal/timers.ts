@@ -93,7 +93,8 @@ export const make = (
       }
     }
     if (live === 0) heap.length = 0
-    else if (heap.length > 0 && sleeper === undefined) sleepUntil(heap[0].at)
+    // a callback may have scheduled a later deadline, and aimed the sleeper at it: re-aim at the earliest
+    else if (heap.length > 0 && heap[0].at < sleeperAt) sleepUntil(heap[0].at)
   }
 
   return {

@@ -62,4 +62,19 @@ describe("internal/timers", () => {
       yield* TestClock.adjust(1_000)
       expect(fired).toBe(1)
     }))
+
+  it.effect("a callback that schedules a later deadline does not hold back the earlier ones", () =>
+    Effect.gen(function*() {
+      const { timers } = yield* setup
+      const fired: Array<string> = []
+      timers.schedule(100, () => {
+        fired.push("a")
+        timers.schedule(10_000, () => fired.push("late"))
+      })
+      timers.schedule(200, () => fired.push("b"))
+      yield* TestClock.adjust(250)
+      expect(fired).toEqual(["a", "b"])
+      yield* TestClock.adjust(10_000)
+      expect(fired).toEqual(["a", "b", "late"])
+    }))
 })
