@@ -178,7 +178,8 @@ export const toText = (report: Report): string => {
   for (const pkg of ordered) {
     const entry = timeline.get(pkg.name)
     const health = pkg.health
-    const note = entry?.error ?? health?.errors[0] ?? ""
+    // one line per package: a message over several lines (a Schema parse error, say) is joined into one
+    const note = (entry?.error ?? health?.errors[0] ?? "").split(/\s*\n\s*/).join(" ")
     rows.push([
       pkg.name,
       pkg.version,

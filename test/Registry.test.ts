@@ -189,3 +189,69 @@ const cacheFields = {
   requires: [Logger],
   layer: Layer.succeed(Cache, { size: 1 })
 } as const
+
+describe("Registry.validate: order, edges and versions", () => {
+  const tagOf = (name: string) => Context.GenericTag<string, number>(`registry-edge/${name}`)
+  const make = (name: string, requires: ReadonlyArray<Package.Requirement> = [], version = "1.0.0") =>
+    Package.make({ name, version, provides: tagOf(name), requires, layer: Layer.succeed(tagOf(name), 1) })
+
+  it.effect("topologicalOrder is the order the spine starts packages in: declared order where nothing decides", () =>
+    Effect.gen(function*() {
+      const diamond = Either.getOrThrow(Registry.validate([
+        make("a", [tagOf("b"), tagOf("c")]),
+        make("b", [tagOf("d")]),
+        make("c", [tagOf("d")]),
+        make("d")
+      ]))
+      expect(diamond.topologicalOrder).toEqual(["d", "b", "c", "a"])
+      const started: Array<string> = []
+      const recorded = (name: string) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tagOf(`started-${name}`),
+          layer: Layer.effect(tagOf(`started-${name}`), Effect.sync(() => started.push(name)))
+        })
+      const order = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(
+          Spine.layer({ packages: [recorded("x"), recorded("y"), recorded("z")], health: { enabled: false } })
+        ),
+        (context) => Effect.map(Context.get(context, Spine.Spine).graph, (graph) => graph.topologicalOrder)
+      ))
+      expect(started).toEqual(["x", "y", "z"])
+      expect(order).toEqual(started)
+    }))
+
+  it("one edge per provider, however often it is required", () => {
+    const graph = Either.getOrThrow(Registry.validate([make("a", [tagOf("b"), [tagOf("b"), "^1.0.0"]]), make("b")]))
+    expect(graph.toMermaid().match(/-->/g)).toHaveLength(1)
+    expect(graph.toDot().match(/->/g)).toHaveLength(1)
+  })
+
+  it("versions are strict semver, and a range matches prereleases only as npm's does", () => {
+    for (const version of ["v1.0.0", " 1.0.0", "1.0.0 "]) {
+      expect(errorOf([make("a", [], version)])).toMatchObject({ _tag: "InvalidPackage", package: "a" })
+    }
+    const on = (range: string, version: string) =>
+      Either.isRight(Registry.validate([make("a", [[tagOf("b"), range]]), make("b", [], version)]))
+    expect(on(">=1.0.0 <2.0.0", "2.0.0-rc.1")).toBe(false)
+    expect(on("^1.0.0", "1.5.0-rc.1")).toBe(false)
+    expect(on("^1.5.0-rc.0", "1.5.0-rc.1")).toBe(true)
+  })
+
+  it("checks duplicate names before duplicate providers, as documented", () => {
+    const twice = Package.make({
+      name: "a",
+      version: "1.0.0",
+      provides: tagOf("y"),
+      layer: Layer.succeed(tagOf("y"), 1)
+    })
+    const shared = Package.make({
+      name: "b",
+      version: "1.0.0",
+      provides: tagOf("a"),
+      layer: Layer.succeed(tagOf("a"), 1)
+    })
+    expect(errorOf([make("a"), shared, twice])).toMatchObject({ _tag: "DuplicatePackage", package: "a" })
+  })
+})

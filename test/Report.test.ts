@@ -29,7 +29,8 @@ const makePackages = (suffix: string) => {
     provides: Search,
     requires: [Db],
     optional: true,
-    layer: Layer.fail("index missing")
+    // over two lines, as a Schema parse error would be: the table still gives it one
+    layer: Layer.fail("index missing\nrebuild it")
   })
   const mail = Package.make({
     name: `report-mail${suffix}`,
@@ -129,6 +130,8 @@ describe("statistics, metrics and report", () => {
         /report-search[-\d]*\s+0\.1\.0\s+failed\s+fail\s+\d+ ms\s+Package "report-search[-\d]*" failed to start/
       )
       expect(lines.at(-1)).toMatch(/^1\/3 healthy, readiness warn in \d+ ms$/)
+      expect(lines.find((line) => line.startsWith("report-search"))).toContain("index missing rebuild it")
+      expect(lines.filter((line) => /^\s/.test(line))).toEqual([])
     }))
 
   it.effect("orders packages that start and stop in the same millisecond by their dependencies", () =>

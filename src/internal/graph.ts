@@ -47,12 +47,14 @@ export const resolve = (
     const problem = describeProblem(pkg)
     if (problem !== undefined) return Either.left(new InvalidPackage({ package: pkg.name, reason: problem }))
   }
-  const byName = new Map<string, number>()
+  const byName = new Set<string>()
+  for (const pkg of packages) {
+    if (byName.has(pkg.name)) return Either.left(new DuplicatePackage({ package: pkg.name }))
+    byName.add(pkg.name)
+  }
   const byTag = new Map<string, number>()
   for (let index = 0; index < packages.length; index++) {
     const pkg = packages[index]
-    if (byName.has(pkg.name)) return Either.left(new DuplicatePackage({ package: pkg.name }))
-    byName.set(pkg.name, index)
     const other = byTag.get(pkg.provides.key)
     if (other !== undefined) {
       return Either.left(
@@ -81,10 +83,16 @@ export const resolve = (
   const graph = Graph.directed<string, string>((mutable) => {
     for (const pkg of packages) Graph.addNode(mutable, pkg.name)
     for (let index = 0; index < packages.length; index++) {
+      // one edge per provider, however often it is required; its label holds every range (all must hold)
+      const ranges = new Map<number, Array<string>>()
       for (const dependency of packages[index].requires) {
         const provider = byTag.get(dependency.tag.key)
-        if (provider !== undefined) Graph.addEdge(mutable, index, provider, dependency.range ?? "")
+        if (provider === undefined) continue
+        const own = ranges.get(provider) ?? []
+        if (dependency.range !== undefined) own.push(dependency.range)
+        ranges.set(provider, own)
       }
+      for (const [provider, own] of ranges) Graph.addEdge(mutable, index, provider, own.join(" "))
     }
   })
   const cycle = findCycle(graph, dependencies)
@@ -94,7 +102,7 @@ export const resolve = (
       const provider = byTag.get(dependency.tag.key)
       if (provider === undefined || dependency.range === undefined) continue
       const version = packages[provider].version
-      if (!semver.satisfies(version, dependency.range, { includePrerelease: true })) {
+      if (!semver.satisfies(version, dependency.range)) {
         return Either.left(
           new IncompatibleVersion({
             package: pkg.name,
@@ -128,13 +136,25 @@ export const resolve = (
     dependencies: dependencies[index],
     dependents: dependents[index]
   }))
-  const order = Array.from(Graph.indices(Graph.topo(graph))).reverse()
-  return Either.right({ nodes, order, graph })
+  return Either.right({ nodes, order: startOrder(nodes), graph })
+}
+
+/**
+ * The order the spine starts packages in: each after what it requires, and
+ * otherwise in the order the walk frees them (declaration order for packages
+ * nothing orders).
+ */
+const startOrder = (nodes: ReadonlyArray<Node>): Array<number> => {
+  const order: Array<number> = []
+  const graph = walk(nodes, "start", (index) => order.push(index), () => {})
+  graph.start()
+  for (let i = 0; i < order.length; i++) graph.finish(order[i])
+  return order
 }
 
 const describeProblem = (pkg: Package.Any): string | undefined => {
   if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
-  if (semver.valid(pkg.version) === null) return `version "${pkg.version}" is not semver`
+  if (semver.valid(pkg.version) !== pkg.version) return `version "${pkg.version}" is not semver`
   for (const dependency of pkg.requires) {
     if (dependency.range !== undefined && semver.validRange(dependency.range) === null) {
       return `range "${dependency.range}" for ${dependency.tag.key} is not a semver range`
