@@ -470,6 +470,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     }
 
     const stoppedWhileStarting = (entry: Entry) => {
+      entry.stoppedAt = now(runtime)
+      entry.durationMs = entry.stoppedAt - (entry.startedAt ?? entry.stoppedAt)
       transition(runtime, entry, "stopped", { reason: "interrupted while starting" })
       endSpan(entry, Exit.interrupt(FiberId.none))
     }
@@ -540,7 +542,10 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>, onl
       entry.scope = undefined
       const startedAt = now(runtime)
       transition(runtime, entry, "stopping")
-      observeWithin(runtime, runtime.fork(Scope.close(scope, exit)), stopTimeoutOf(runtime, entry), (result) => {
+      const closing = runtime.fork(Scope.close(scope, exit))
+      observeWithin(runtime, closing, stopTimeoutOf(runtime, entry), (result) => {
+        // past the stop timeout: interrupted (a finalizer that ignores it runs on), reported and left behind
+        if (Option.isNone(result)) closing.unsafeInterruptAsFork(FiberId.none)
         reportStop(runtime, entry, result)
         entry.stoppedAt = now(runtime)
         entry.stopDurationMs = entry.stoppedAt - startedAt

@@ -195,6 +195,9 @@ describe("runtime package management", () => {
       yield* Scope.close(first, Exit.void)
       expect(yield* Effect.flip(Fiber.join(adding))).toMatchObject({ _tag: "SpineNotRunning", phase: "stopping" })
       expect(yield* one.state("slow")).toBe("stopped")
+      const slowTimeline = (yield* one.timeline).find((entry) => entry.package === "slow")
+      expect(slowTimeline).toMatchObject({ state: "stopped", durationMs: 10 })
+      expect(slowTimeline?.stoppedAt).toBeInstanceOf(Date)
       expect(log).toEqual(["+db", "-db"])
 
       log.length = 0
