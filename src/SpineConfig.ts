@@ -85,7 +85,7 @@ const isObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
 const overlay = (base: unknown, over: unknown): unknown => {
   if (!isObject(base) || !isObject(over)) return over
   const merged: Record<string, unknown> = { ...base }
-  for (const [key, value] of Object.entries(over)) merged[key] = key in base ? overlay(base[key], value) : value
+  for (const [key, value] of Object.entries(over)) merged[key] = overlay(base[key], value)
   return merged
 }
 

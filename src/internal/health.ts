@@ -4,8 +4,8 @@
  * derives the system's health from the cache and the graph. Reading the
  * system's health never runs a check; it is recomputed only after a change.
  */
-import type { Fiber, Scope } from "effect"
-import { Duration, Effect, Exit, FiberId, FiberMap, Option, Schedule } from "effect"
+import type { Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, FiberId, FiberMap, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
@@ -252,9 +252,7 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
         check.cancel()
         check.ended(Exit.interrupt(FiberId.none))
       }
-      const running = [...workers]
-      for (const fiber of running) fiber.unsafeInterruptAsFork(FiberId.none)
-      return Effect.ignore(Effect.timeout(Effect.forEach(running, (fiber) => fiber.await), settings.timeout))
+      return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers]), settings.timeout))
     })
   })
 

@@ -314,13 +314,11 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       for (const [entry, fiber] of running) {
         fiber.unsafeInterruptAsFork(FiberId.none)
         // the boot waits for each start at most its stop timeout, then leaves it behind
-        const limit = Duration.toMillis(stopTimeoutOf(runtime, entry))
-        if (!Number.isFinite(limit)) continue
-        runtime.timers.schedule(limit, () => {
-          if (running.get(entry) !== fiber) return
+        observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (result) => {
+          if (Option.isSome(result) || running.get(entry) !== fiber) return
           running.delete(entry)
           abandoned.add(entry)
-          reportStop(runtime, entry, Option.none())
+          reportStop(runtime, entry, result)
           stoppedWhileStarting(entry)
           settle()
         })
@@ -371,32 +369,29 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const fiber = runtime.fork(Tracing.within(spans.get(entry), buildAttempt(runtime, entry, layer, deps, attempt)))
       running.set(entry, fiber)
-      let timedOut = false
       observeWithin(runtime, fiber, timeout, (result) => {
-        if (abandoned.has(entry)) {
-          // finished after the boot gave up on it: release what it built
-          if (Option.isSome(result) && Exit.isSuccess(result.value)) {
-            runtime.fork(Scope.close(result.value.value.scope, Exit.void))
-          }
-          return
-        }
+        if (abandoned.has(entry)) return releaseLate(result)
         if (Option.isSome(result)) {
           running.delete(entry)
-          return finished(entry, layer, deps, driver, timedOut ? timeoutError(entry, timeout) : result.value)
+          return finished(entry, layer, deps, driver, result.value)
         }
         // past the init timeout: interrupt, and give the build the stop timeout to unwind
-        timedOut = true
         fiber.unsafeInterruptAsFork(FiberId.none)
         observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (unwound) => {
+          releaseLate(unwound)
+          if (abandoned.has(entry)) return
           if (Option.isNone(unwound)) reportStop(runtime, entry, unwound)
           running.delete(entry)
-          if (Option.isSome(unwound) && Exit.isSuccess(unwound.value)) {
-            // finished after all, too late: release what it built
-            runtime.fork(Scope.close(unwound.value.value.scope, Exit.void))
-          }
           finished(entry, layer, deps, driver, timeoutError(entry, timeout))
         })
       })
+    }
+
+    /** A start that ended after the boot stopped waiting for it: release what it built. */
+    const releaseLate = (result: Option.Option<Exit.Exit<Built, unknown>>) => {
+      if (Option.isSome(result) && Exit.isSuccess(result.value)) {
+        runtime.fork(Scope.close(result.value.value.scope, Exit.void))
+      }
     }
 
     const timeoutError = (entry: Entry, timeout: Duration.Duration): Exit.Exit<Built, unknown> =>
@@ -448,12 +443,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     ) => {
       const fiber = runtime.fork(Effect.flatMap(
         previous === undefined ? Schedule.driver(schedule) : Effect.succeed(previous),
-        // the input is the error, as with `Effect.retry` (the defect for a start that died)
-        (driver) =>
-          Effect.as(
-            driver.next(Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.squash(exit.cause))),
-            driver
-          )
+        // the input is the error, as with `Effect.retry` (`squash` gives the failure, else the defect)
+        (driver) => Effect.as(driver.next(Cause.squash(exit.cause)), driver)
       ))
       retries.set(entry, fiber)
       fiber.addObserver((next) => {
