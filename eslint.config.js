@@ -31,6 +31,15 @@ export default tseslint.config(
   },
   {
     files: ["src/**/*.ts"],
-    rules: { "no-console": "error" }
+    rules: {
+      "no-console": "error",
+      // a package's index loads every module of the package: importing the library cost 51 MB of heap
+      "no-restricted-imports": ["error", {
+        paths: ["@effect/platform", "@effect/platform-node", "@effect/opentelemetry"].map((name) => ({
+          name,
+          message: "import the module itself, as in \"@effect/platform/HttpRouter\""
+        }))
+      }]
+    }
   }
 )

@@ -15,9 +15,13 @@
  *
  * @since 0.1.0
  */
-import { HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import type { HttpApp, HttpServerError } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
@@ -390,6 +394,9 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
   const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])
   return Layer.unwrapEffect(Effect.gen(function*() {
     const spine = yield* Effect.serviceOption(Spine.Spine)
+    // loaded on first use: the Node server module brings in a WebSocket server, an HTTP client and
+    // multipart parsing, which every importer of the library would otherwise pay for
+    const NodeHttpServer = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
     const serve = dispatch(options)
     let served = serve(spine)
     const announce = Layer.succeed(Spine.Announce, {

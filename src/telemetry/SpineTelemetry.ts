@@ -30,7 +30,9 @@
  *
  * @since 0.1.0
  */
-import { Metrics, NodeSdk, Resource } from "@effect/opentelemetry"
+import * as Metrics from "@effect/opentelemetry/Metrics"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as Resource from "@effect/opentelemetry/Resource"
 import type { Attributes } from "@opentelemetry/api"
 import * as MetricsJson from "@opentelemetry/exporter-metrics-otlp-http"
 import * as MetricsProto from "@opentelemetry/exporter-metrics-otlp-proto"
