@@ -2,10 +2,11 @@
  * `npm run bench`: the spine against raw `Layer.provide` wiring of the same
  * seeded random DAG, and against the bare scheduling it is built on (the
  * floor); then boot latency against the longest dependency chain, health
- * checks, and `GET /readyz` under HTTP load (bench/http.ts, also
- * `npm run bench:http` alone). Every boot figure is the median over fresh
- * processes (bench/child.ts); the bench reports PASS/FAIL per target and
- * exits 0 (1 only when the HTTP section times out).
+ * checks, the cost of importing the library (bench/import.ts), and
+ * `GET /readyz` under HTTP load (bench/http.ts, also `npm run bench:http`
+ * alone). Every figure is the median over fresh processes (bench/child.ts);
+ * the bench reports PASS/FAIL per target and exits 0 (1 only when the HTTP
+ * section times out).
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -165,6 +166,22 @@ console.log(
   `  round ${healthOf((sample) => sample.roundMs).toFixed(1)} ms (the checks alone ${
     healthOf((sample) => sample.bareMs).toFixed(1)
   } ms), overhead ${overhead.toFixed(1)} µs per check; Spine.health reads ${Math.round(reads).toLocaleString("en")}/s`
+)
+
+// import: what `import "@auth-spine/core"` costs a process
+const importChild = fileURLToPath(new URL("../.bench/bench/import.js", import.meta.url))
+const imports: Array<{ readonly importMs: number; readonly heapMB: number }> = []
+for (let i = 0; i < REPS; i++) {
+  const result = spawnSync(process.execPath, ["--expose-gc", importChild], { cwd: root, encoding: "utf8" })
+  const line = result.stdout.split("\n").find((text) => text.startsWith("{"))
+  if (result.status === 0 && line !== undefined) imports.push(JSON.parse(line))
+}
+console.log(
+  `\nimport: the library's index keeps ${
+    median(imports.map((sample) => sample.heapMB)).toFixed(1)
+  } MB of heap and takes ${
+    median(imports.map((sample) => sample.importMs)).toFixed(0)
+  } ms (median of ${imports.length} fresh processes)`
 )
 
 // http: GET /readyz under load, against a bare node:http server (bench/http.ts)
