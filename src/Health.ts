@@ -72,11 +72,11 @@ export interface SystemHealth {
  * @category models
  */
 export interface Options {
-  /** Time between rounds of checks. Default 60 seconds. */
+  /** Time from one round of checks to the next, kept as `Schedule.fixed` keeps it. Default 60 seconds. */
   readonly interval?: Duration.DurationInput | undefined
   /** The limit of one check. Default 5 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Checks run at once. Default 16. */
+  /** Checks running at once, over every round, schedule and `checkHealth` call. Default 16; at least 1. */
   readonly concurrency?: number | undefined
   /** Consecutive failures before a package is reported `fail`. Default 1. */
   readonly failureThreshold?: number | undefined

@@ -37,15 +37,20 @@ export interface Monitor {
   readonly runtime: Runtime
   readonly settings: Settings
   readonly records: Array<Record>
-  /** The scheduled loops: the shared one under `*`, one per package with a schedule of its own under its name. */
+  /**
+   * The scheduled loops: the shared one under `*`, one per package with a schedule of its own under its name (and
+   * under it too, a first check of a package that joined at runtime).
+   */
   readonly loops: FiberMap.FiberMap<string>
+  /** One permit per check running, over every round, loop and `checkHealth` call. */
+  readonly permits: Effect.Semaphore
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
 
 export const settings = (options: Health.Options = {}): Settings => ({
   interval: Duration.decode(options.interval ?? "60 seconds"),
   timeout: Duration.decode(options.timeout ?? "5 seconds"),
-  concurrency: options.concurrency ?? 16,
+  concurrency: Number.isNaN(options.concurrency) ? 16 : Math.max(1, Math.floor(options.concurrency ?? 16)),
   failureThreshold: Math.max(1, options.failureThreshold ?? 1),
   successThreshold: Math.max(1, options.successThreshold ?? 1),
   enabled: options.enabled ?? true
@@ -57,6 +62,7 @@ export const make = (runtime: Runtime, settings: Settings): Effect.Effect<Monito
     settings,
     records: runtime.entries.map(freshRecord),
     loops,
+    permits: Effect.unsafeMakeSemaphore(settings.concurrency),
     cache: undefined
   }))
 
@@ -71,7 +77,14 @@ export const freshRecord = (): Record => ({
   consecutiveSuccesses: 0
 })
 
-const isRequired = (entry: Entry) => !entry.pkg.optional && entry.pkg.feature === undefined
+/**
+ * Whether a package that is not healthy takes the system out of readiness: a
+ * required one (feature-gated or not: the boot fails without it too), unless
+ * it is on its way in or out at runtime (an `add`, a `remove`, a feature
+ * flip), which leaves the running system degraded, not down.
+ */
+const failsReadiness = (entry: Entry) =>
+  !entry.pkg.optional && entry.state !== "registered" && entry.state !== "starting" && entry.state !== "stopping"
 
 const packageHealth = (monitor: Monitor, entry: Entry): Health.PackageHealth => {
   const record = monitor.records[entry.node.index]
@@ -107,7 +120,7 @@ export const system = (monitor: Monitor): Health.SystemHealth => {
     const health = packageHealth(monitor, entry)
     packages[entry.pkg.name] = health
     if (!health.healthy) overall = false
-    if (health.status === "fail") status = isRequired(entry) ? "fail" : status === "fail" ? "fail" : "warn"
+    if (health.status === "fail") status = failsReadiness(entry) ? "fail" : status === "fail" ? "fail" : "warn"
     else if (health.status === "warn" && status === "pass") status = "warn"
   }
   const live = runtime.phase === "booting" || runtime.phase === "ready"
@@ -118,15 +131,21 @@ export const system = (monitor: Monitor): Health.SystemHealth => {
 
 const isDetail = (u: unknown): u is Health.HealthDetail => typeof u === "object" && u !== null
 
-/** Applies one check's outcome with the flap thresholds; emits a transition when the status changes. */
+/**
+ * Applies one check's outcome to the record it was started for, with the flap
+ * thresholds; emits a transition when the status changes. An outcome for a
+ * record replaced since (the package was added again or restarted by a
+ * feature flip) is dropped.
+ */
 const record = (
   monitor: Monitor,
   entry: Entry,
+  current: Record,
   outcome: Exit.Exit<unknown, unknown> | undefined,
   durationMs: number
 ) => {
   const { runtime, settings } = monitor
-  const current = monitor.records[entry.node.index]
+  if (monitor.records[entry.node.index] !== current) return
   const before = current.status
   const name = entry.pkg.name
   const labels = entry.labels
@@ -153,8 +172,8 @@ const record = (
     }
   }
   runtime.version++
+  Metrics.packageHealthy.unsafeUpdate(current.status === "fail" ? 0 : 1, labels)
   if (current.status !== before) {
-    Metrics.packageHealthy.unsafeUpdate(current.status === "fail" ? 0 : 1, labels)
     const to = current.status
     runtime.events.unsafeOffer(
       SpineEvent.HealthChanged({
@@ -170,13 +189,15 @@ const record = (
 
 /**
  * Runs the checks of the given packages now (all when none given) and
- * records their results. `concurrency` worker fibers take checks from a
- * queue and run them inline, each bounded by the timeout on the shared timer:
- * a check past its timeout is recorded as failed, its worker is interrupted
- * and left behind, and a fresh worker takes the rest of the queue. A check
- * that fails, dies or hangs never fails this effect. Packages that are not
- * ready, or have no check, are skipped. Interrupting it interrupts the checks
- * in flight and waits for them, at most the check timeout.
+ * records their results. Worker fibers take checks from a queue and run them
+ * inline, each holding one of the monitor's `concurrency` permits, which every
+ * round, loop and `checkHealth` call shares, and bounded by the timeout on the
+ * shared timer from when it has its permit: a check past its timeout is
+ * recorded as failed, its worker is interrupted and left behind (its permit
+ * comes back when it unwinds), and a fresh worker takes the rest of the queue.
+ * A check that fails, dies or hangs never fails this effect. Packages that are
+ * not ready, or have no check, are skipped. Interrupting it interrupts the
+ * checks in flight and waits for them, at most the check timeout.
  */
 export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
   // each check is a root span of its own: a scheduled round is not part of whatever forked the loop
@@ -186,7 +207,7 @@ export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monit
 
 const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tracing.Tracing | undefined) =>
   Effect.async<void>((resume) => {
-    const { runtime, settings } = monitor
+    const { permits, runtime, settings } = monitor
     const queue = entries.filter((entry) => entry.pkg.health !== undefined && entry.state === "ready")
     const timeout = Duration.toMillis(settings.timeout)
     const clock = runtime.clock
@@ -202,40 +223,43 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
       if (--remaining === 0) resume(Effect.void)
     }
     const worker = () => {
-      const fiber = runtime.fork(Effect.gen(function*() {
-        while (next < queue.length) {
-          const entry = queue[next++]
-          const run = entry.pkg.health
-          if (run === undefined || Option.isNone(entry.service)) {
-            finish()
-            continue
-          }
-          const service = entry.service.value
-          const startedAt = clock.unsafeCurrentTimeMillis()
-          const span = Tracing.start(tracing, "spine.health.check", { "spine.package.name": entry.pkg.name })
-          const ended = (exit: Exit.Exit<unknown, unknown>) =>
-            Tracing.end(tracing, span, exit, { "spine.health.status": monitor.records[entry.node.index].status })
-          let settled = false
-          const cancel = runtime.timers.schedule(timeout, () => {
-            if (settled || cancelled) return
-            settled = true
-            inFlight.delete(check)
-            record(monitor, entry, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
-            ended(Exit.fail(monitor.records[entry.node.index].errors[0]))
-            fiber.unsafeInterruptAsFork(FiberId.none)
-            if (next < queue.length) worker()
-            finish()
-          })
-          const check = { cancel, ended }
-          inFlight.add(check)
-          const exit = yield* Effect.exit(Tracing.within(span, Effect.suspend(() => run(service))))
+      const checkOne = (entry: Entry): Effect.Effect<void> => {
+        const run = entry.pkg.health
+        if (run === undefined || Option.isNone(entry.service)) return Effect.sync(finish)
+        const service = entry.service.value
+        const current = monitor.records[entry.node.index]
+        const startedAt = clock.unsafeCurrentTimeMillis()
+        const span = Tracing.start(tracing, "spine.health.check", { "spine.package.name": entry.pkg.name })
+        const ended = (exit: Exit.Exit<unknown, unknown>) =>
+          Tracing.end(tracing, span, exit, { "spine.health.status": current.status })
+        let settled = false
+        const cancel = runtime.timers.schedule(timeout, () => {
+          if (settled || cancelled) return
+          settled = true
+          inFlight.delete(check)
+          record(monitor, entry, current, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
+          ended(Exit.fail(current.errors[0]))
+          fiber.unsafeInterruptAsFork(FiberId.none)
+          if (next < queue.length) worker()
+          finish()
+        })
+        const check = { cancel, ended }
+        inFlight.add(check)
+        return Effect.map(Effect.exit(Tracing.within(span, Effect.suspend(() => run(service)))), (exit) => {
           if (settled || cancelled) return
           settled = true
           inFlight.delete(check)
           cancel()
-          record(monitor, entry, exit, clock.unsafeCurrentTimeMillis() - startedAt)
+          record(monitor, entry, current, exit, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(exit)
           finish()
+        })
+      }
+      const fiber = runtime.fork(Effect.gen(function*() {
+        while (next < queue.length) {
+          yield* permits.withPermits(1)(
+            Effect.suspend(() => next < queue.length ? checkOne(queue[next++]) : Effect.void)
+          )
         }
       }))
       workers.add(fiber)
@@ -262,7 +286,8 @@ export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entr
 /**
  * Forks the scheduled checks: one loop for the packages on the spine's
  * interval, one per package with a schedule of its own. Each round runs at
- * once, then on its schedule, until `stop` or the spine's scope closes.
+ * once, then on its schedule (the interval is kept from one round's start to
+ * the next), until `stop` or the spine's scope closes.
  */
 export const start = (monitor: Monitor): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -271,23 +296,33 @@ export const start = (monitor: Monitor): Effect.Effect<void> =>
     const shared = Effect.suspend(() =>
       checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined))
     )
-    yield* FiberMap.run(monitor.loops, "*", Effect.repeat(shared, Schedule.spaced(monitor.settings.interval)))
-    for (const entry of monitor.runtime.entries) yield* startOwn(monitor, entry)
+    yield* FiberMap.run(monitor.loops, "*", Effect.repeat(shared, Schedule.fixed(monitor.settings.interval)))
+    for (const entry of monitor.runtime.entries) {
+      if (entry.pkg.healthSchedule !== undefined) yield* join(monitor, entry)
+    }
   })
 
 /**
- * Forks the loop of a package with a health schedule of its own, if it has
- * one, in place of the loop of a package of the same name before it.
+ * Checks a package that has just started at once: the loop of its own
+ * schedule, in place of the loop of a package of the same name before it, or,
+ * on the spine's interval, one check now, the shared loop taking it from the
+ * next round on.
  */
-export const startOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void> => {
+export const join = (monitor: Monitor, entry: Entry): Effect.Effect<void> => {
   const own = entry.pkg.healthSchedule
-  return !monitor.settings.enabled || own === undefined || entry.pkg.health === undefined
+  return !monitor.settings.enabled || entry.pkg.health === undefined
     ? Effect.void
-    : Effect.asVoid(FiberMap.run(monitor.loops, entry.pkg.name, Effect.repeat(check(monitor, entry), own)))
+    : Effect.asVoid(
+      FiberMap.run(
+        monitor.loops,
+        entry.pkg.name,
+        own === undefined ? check(monitor, entry) : Effect.repeat(check(monitor, entry), own)
+      )
+    )
 }
 
-/** Stops the loop of a package with a schedule of its own. */
-export const stopOwn = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
+/** Stops a package's own loop, or its first check. */
+export const leave = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
   FiberMap.remove(monitor.loops, entry.pkg.name)
 
 /** Stops every loop, interrupting the checks in flight. */

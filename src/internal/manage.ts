@@ -114,7 +114,7 @@ export const add = (
     health.records[index] = monitor.freshRecord()
     install(runtime, resolved)
     yield* start(manager, new Set([index])).pipe(Effect.onError(() => Effect.sync(() => withdraw(runtime, [entry]))))
-    yield* monitor.startOwn(health, entry)
+    yield* monitor.join(health, entry)
   }))
 
 /** Takes packages out of readiness and of what a feature flip may start again. */
@@ -149,7 +149,7 @@ export const remove = (
     yield* Effect.uninterruptible(Effect.gen(function*() {
       yield* scheduler.release(runtime, Exit.void, new Set(gone.map((e) => e.node.index)))
       withdraw(runtime, gone)
-      for (const e of gone) yield* monitor.stopOwn(health, e)
+      for (const e of gone) yield* monitor.leave(health, e)
     }))
   }))
 
@@ -166,7 +166,7 @@ export const setFeature = (
   enabled: boolean
 ): Effect.Effect<void, SpineError | SpineNotRunning> =>
   manager.lock.withPermits(1)(Effect.gen(function*() {
-    const { runtime } = manager
+    const { health, runtime } = manager
     yield* running(runtime)
     if ((runtime.features.get(flag) === true) === enabled) return
     const gated = runtime.entries.filter((entry) => entry.pkg.feature === flag && !entry.removed)
@@ -192,11 +192,13 @@ export const setFeature = (
     for (const entry of waking) {
       entry.error = undefined
       entry.attempts = 0
+      health.records[entry.node.index] = monitor.freshRecord()
       scheduler.transition(runtime, entry, "registered", { reason: `feature "${flag}" on` })
     }
     yield* start(manager, new Set(waking.map((entry) => entry.node.index))).pipe(
       Effect.onError(() => switchOff(runtime, flag, affected))
     )
+    for (const entry of waking) yield* monitor.join(health, entry)
   }))
 
 /** Turns a flag off: releases the affected packages, then marks the gated ones `disabled`, the others `skipped`. */

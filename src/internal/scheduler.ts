@@ -173,6 +173,8 @@ export const transition = (
   if (to === "ready" || from === "ready" || to === "failed" || to === "skipped") {
     Metrics.packageUp.unsafeUpdate(to === "ready" ? 1 : 0, entry.labels)
   }
+  // a package that is not ready reports `fail`; its checks set the gauge while it is
+  if (from === "ready" && entry.pkg.health !== undefined) Metrics.packageHealthy.unsafeUpdate(0, entry.labels)
   count(runtime, from, -1)
   count(runtime, to, 1)
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))

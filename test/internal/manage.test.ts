@@ -92,7 +92,8 @@ describe("runtime package management", () => {
         }))
       expect(result).toMatchObject({ state: "ready", health: "pass", dependents: ["cache"] })
       expect(result.duplicate).toMatchObject({ _tag: "DuplicatePackage", package: "cache" })
-      expect(log).toEqual(["+db", "+cache", "check cache", "-cache", "-db"])
+      // checked once on joining, once by checkHealth
+      expect(log).toEqual(["+db", "+cache", "check cache", "check cache", "-cache", "-db"])
     }))
 
   it.effect("rejects an added package whose requirement nobody provides, and starts nothing", () =>

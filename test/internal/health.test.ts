@@ -1,0 +1,257 @@
+/**
+ * The monitor's rules where checks meet the rest of the spine: the healthy
+ * gauge, one concurrency bound over every loop and call, packages that join
+ * or leave at runtime, readiness and the schedule.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Fiber, Layer, Metric, Option, Schedule, Scope, TestClock } from "effect"
+import type { Health } from "../../src/index.js"
+import { Package, Spine } from "../../src/index.js"
+
+let uid = 0
+const unique = (name: string) => `${name}-${++uid}-${Math.random().toString(36).slice(2, 7)}`
+
+/** A package whose health check runs `check` and counts its runs. */
+const checked = (
+  name: string,
+  check: (run: number) => Effect.Effect<void | Health.HealthDetail, unknown>,
+  options: {
+    readonly optional?: boolean
+    readonly feature?: string
+    readonly healthSchedule?: Schedule.Schedule<unknown, unknown>
+    readonly init?: Effect.Effect<void>
+  } = {}
+) => {
+  const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
+  let runs = 0
+  const pkg = Package.make({
+    name,
+    version: "1.0.0",
+    provides: tag,
+    optional: options.optional ?? false,
+    ...(options.feature === undefined ? {} : { feature: options.feature }),
+    ...(options.healthSchedule === undefined ? {} : { healthSchedule: options.healthSchedule }),
+    layer: Layer.effect(tag, Effect.as(options.init ?? Effect.void, 1)),
+    health: () => Effect.suspend(() => check(++runs))
+  })
+  return { pkg, tag, runs: () => runs }
+}
+
+const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+    yield* TestClock.adjust(0)
+    return { spine, scope }
+  })
+
+const gauge = (
+  snapshot: Spine.SpineService["metrics"] extends Effect.Effect<infer A> ? A : never,
+  name: string,
+  pkg: string
+) => snapshot.spine.find((m) => m.name === name && m.labels.package === pkg)
+
+describe("spine_package_healthy", () => {
+  it.effect("spine_package_healthy is 1 for a package whose checks pass", () =>
+    Effect.gen(function*() {
+      const name = unique("okpkg")
+      const db = checked(name, () => Effect.void)
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg] }))
+      expect(db.runs()).toBe(1)
+      expect((yield* spine.health).packages[name].status).toBe("pass")
+      const m = gauge(yield* spine.metrics, "spine_package_healthy", name)
+      expect(m).toMatchObject({ type: "gauge", value: 1 })
+    }))
+
+  it.effect("spine_package_healthy follows a re-added package's fresh health (was 0 for the removed one)", () =>
+    Effect.gen(function*() {
+      const name = unique("readd")
+      let healthy = false
+      const a = checked(name, () => healthy ? Effect.void : Effect.fail("down"), { optional: true })
+      const { spine } = yield* boot(Spine.layer({ packages: [a.pkg], health: { interval: "1 hour" } }))
+      expect((yield* spine.health).packages[name].status).toBe("fail")
+      yield* spine.remove(name)
+      healthy = true
+      yield* spine.add(a.pkg)
+      const h = yield* spine.checkHealth(name)
+      expect(h.packages[name].status).toBe("pass")
+      const m = gauge(yield* spine.metrics, "spine_package_healthy", name)
+      expect(m).toMatchObject({ value: 1 })
+    }))
+})
+
+describe("spine_package_healthy when a package stops", () => {
+  it.effect("is 0 once a checked package is removed", () =>
+    Effect.gen(function*() {
+      const name = unique("gone")
+      const a = checked(name, () => Effect.void, { optional: true })
+      const { spine } = yield* boot(Spine.layer({ packages: [a.pkg], health: { interval: "1 hour" } }))
+      expect(gauge(yield* spine.metrics, "spine_package_healthy", name)).toMatchObject({ value: 1 })
+      yield* spine.remove(name)
+      const snapshot = yield* Metric.snapshot
+      const series = snapshot.find((pair) =>
+        pair.metricKey.name === "spine_package_healthy" && pair.metricKey.tags.some((tag) => tag.value === name)
+      )
+      expect(series?.metricState).toMatchObject({ value: 0 })
+    }))
+})
+
+describe("health concurrency", () => {
+  const tracker = () => {
+    let now = 0
+    let max = 0
+    const run = Effect.acquireUseRelease(
+      Effect.sync(() => {
+        now++
+        max = Math.max(max, now)
+      }),
+      () => Effect.sleep("1 second"),
+      () => Effect.sync(() => void now--)
+    )
+    return { run, max: () => max }
+  }
+
+  it.effect("within one round, at most `concurrency` checks run at once", () =>
+    Effect.gen(function*() {
+      const t = tracker()
+      const pkgs = Array.from({ length: 5 }, (_, i) => checked(unique(`c${i}`), () => t.run).pkg)
+      const { spine } = yield* boot(Spine.layer({ packages: pkgs, health: { enabled: false, concurrency: 2 } }))
+      const f = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(f)
+      expect(t.max()).toBe(2)
+    }))
+
+  it.effect("the concurrency bound holds across packages with their own schedules", () =>
+    Effect.gen(function*() {
+      const t = tracker()
+      const pkgs = Array.from({ length: 4 }, (_, i) =>
+        checked(unique(`own${i}`), () => t.run, { healthSchedule: Schedule.spaced("5 seconds") }).pkg)
+      yield* boot(Spine.layer({ packages: pkgs, health: { concurrency: 1, interval: "1 hour" } }))
+      yield* TestClock.adjust("20 seconds")
+      expect(t.max()).toBe(1)
+    }))
+
+  it.effect("checkHealth() during a scheduled round does not exceed the bound", () =>
+    Effect.gen(function*() {
+      const t = tracker()
+      const pkgs = Array.from({ length: 2 }, (_, i) => checked(unique(`cc${i}`), () => t.run).pkg)
+      const { spine } = yield* boot(Spine.layer({ packages: pkgs, health: { concurrency: 1 } }))
+      // the boot round is in flight now
+      const f = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(f)
+      expect(t.max()).toBe(1)
+    }))
+
+  it.effect("concurrency: 0 does not make checkHealth hang", () =>
+    Effect.gen(function*() {
+      const db = checked(unique("zero"), () => Effect.void)
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { enabled: false, concurrency: 0 } }))
+      const f = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("1 minute")
+      expect(Option.isSome(yield* Fiber.poll(f))).toBe(true)
+      expect(db.runs()).toBe(1)
+    }))
+})
+
+describe("health of packages changed at runtime", () => {
+  it.effect("a check in flight when its package is removed is not recorded on a re-added package", () =>
+    Effect.gen(function*() {
+      const name = unique("stale")
+      let incarnation = 0
+      const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
+      const pkg = Package.make({
+        name,
+        version: "1.0.0",
+        provides: tag,
+        optional: true,
+        layer: Layer.effect(tag, Effect.sync(() => ++incarnation)),
+        // the first incarnation's check is slow and fails; the second's passes at once
+        health: (n) => n === 1 ? Effect.zipRight(Effect.sleep("5 seconds"), Effect.fail("old instance")) : Effect.void
+      })
+      const { spine } = yield* boot(
+        Spine.layer({ packages: [pkg], health: { interval: "1 hour", timeout: "30 seconds" } })
+      )
+      yield* TestClock.adjust("1 second") // round in flight
+      yield* spine.remove(name)
+      yield* spine.add(pkg)
+      const fresh = yield* spine.checkHealth(name)
+      expect(fresh.packages[name].status).toBe("pass")
+      yield* TestClock.adjust("10 seconds") // the old check ends
+      const h = yield* spine.health
+      expect(h.packages[name]).toMatchObject({ status: "pass", errors: [] })
+    }))
+
+  it.effect("a package turned off and on again does not carry its old failing health", () =>
+    Effect.gen(function*() {
+      const name = unique("feat")
+      let healthy = false
+      const mail = checked(name, () => healthy ? Effect.void : Effect.fail("down"), { feature: "mail" })
+      const { spine } = yield* boot(Spine.layer({
+        packages: [mail.pkg],
+        features: { mail: true },
+        health: { interval: "1 hour", successThreshold: 3 }
+      }))
+      expect((yield* spine.health).packages[name].status).toBe("fail")
+      yield* spine.setFeature("mail", false)
+      healthy = true
+      yield* spine.setFeature("mail", true)
+      expect(yield* spine.state(name)).toBe("ready")
+      // a freshly started instance: one passing check should suffice (as for spine.add, which resets)
+      const h = yield* spine.checkHealth(name)
+      expect(h.packages[name]).toMatchObject({ status: "pass", errors: [] })
+    }))
+
+  it.effect("a package added at runtime gets its first check without waiting a whole interval", () =>
+    Effect.gen(function*() {
+      const base = checked(unique("base"), () => Effect.void)
+      const name = unique("late")
+      const late = checked(name, () => Effect.fail("broken"), { optional: true })
+      const { spine } = yield* boot(Spine.layer({ packages: [base.pkg], health: { interval: "60 seconds" } }))
+      yield* spine.add(late.pkg)
+      yield* TestClock.adjust("1 second")
+      expect(late.runs()).toBe(1)
+    }))
+
+  it.effect("a required package being added at runtime does not turn readiness to fail while it starts", () =>
+    Effect.gen(function*() {
+      const base = checked(unique("base2"), () => Effect.void)
+      const late = checked(unique("slow"), () => Effect.void, { init: Effect.sleep("5 seconds") })
+      const { spine } = yield* boot(Spine.layer({ packages: [base.pkg] }))
+      expect((yield* spine.health).status).toBe("pass")
+      const f = yield* Effect.fork(spine.add(late.pkg))
+      yield* TestClock.adjust("1 second")
+      expect((yield* spine.health).status).not.toBe("fail")
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(f)
+    }))
+})
+
+describe("readiness", () => {
+  it.effect("a feature-gated, non-optional package failing its check fails readiness (as its failed start aborts)", () =>
+    Effect.gen(function*() {
+      const name = unique("gated")
+      const g = checked(name, () => Effect.fail("down"), { feature: "g" })
+      const { spine } = yield* boot(Spine.layer({ packages: [g.pkg], features: { g: true } }))
+      const h = yield* spine.health
+      expect(h.packages[name].status).toBe("fail")
+      expect(h.status).toBe("fail")
+    }))
+})
+
+describe("health schedule", () => {
+  it.effect("the shared loop keeps its interval from round to round when checks take time (Schedule.fixed)", () =>
+    Effect.gen(function*() {
+      const times: Array<number> = []
+      const db = checked(unique("slowcheck"), () =>
+        Effect.zipRight(
+          Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) => Effect.sync(() => void times.push(t))),
+          Effect.sleep("3 seconds")
+        ))
+      yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
+      yield* TestClock.adjust("35 seconds")
+      // Schedule.fixed counts from the end of the first round; Schedule.spaced gave 0, 13, 26 s
+      expect(times).toEqual([0, 13_000, 23_000, 33_000])
+    }))
+})
