@@ -92,14 +92,22 @@ export const statistics = (
   packages: ReadonlyArray<{ readonly info: Package.Info; readonly state: PackageState }>,
   health: SystemHealth
 ): Statistics => {
-  const byCategory: Record<string, number> = {}
+  // categories are free text: counted in a Map, so "constructor" or "__proto__" count like any other
+  const byCategory = new Map<string, number>()
   const byStatus: Record<Package.PackageStatus, number> = { active: 0, beta: 0, deprecated: 0 }
   const byState = countByState(packages.map((p) => p.state))
   for (const { info } of packages) {
-    byCategory[info.category] = (byCategory[info.category] ?? 0) + 1
+    byCategory.set(info.category, (byCategory.get(info.category) ?? 0) + 1)
     byStatus[info.status]++
   }
   const checked = Object.values(health.packages)
   const healthy = checked.filter((entry) => entry.healthy).length
-  return { total: packages.length, byCategory, byStatus, byState, healthy, unhealthy: checked.length - healthy }
+  return {
+    total: packages.length,
+    byCategory: Object.fromEntries(byCategory),
+    byStatus,
+    byState,
+    healthy,
+    unhealthy: checked.length - healthy
+  }
 }

@@ -381,7 +381,10 @@ const makeService = (manager: manage.Manager): SpineService => {
         health: system,
         metrics: yield* metrics,
         packages: runtime.entries.map((entry) => {
-          const packageHealth = system.packages[entry.pkg.name]
+          // own entries only: a package named "constructor" that has no health must not find Object's
+          const packageHealth = Object.hasOwn(system.packages, entry.pkg.name)
+            ? system.packages[entry.pkg.name]
+            : undefined
           return {
             ...Package.info(entry.pkg),
             state: entry.state,

@@ -163,3 +163,53 @@ describe("statistics, metrics and report", () => {
       expect(released).toEqual([...started].reverse())
     }))
 })
+
+describe("free-text names and categories", () => {
+  class Named extends Context.Tag("report/Named")<Named, number>() {}
+  class Other extends Context.Tag("report/Other")<Other, number>() {}
+  class Third extends Context.Tag("report/Third")<Third, number>() {}
+
+  it.effect("count like any other when they are also names of Object's members", () =>
+    Effect.gen(function*() {
+      const packages = [
+        // disabled, so it has no health of its own: it must not find Object's constructor
+        Package.make({
+          name: "constructor",
+          version: "1.0.0",
+          category: "constructor",
+          provides: Named,
+          feature: "off",
+          layer: Layer.succeed(Named, 1)
+        }),
+        Package.make({
+          name: "to-string",
+          version: "1.0.0",
+          category: "toString",
+          provides: Other,
+          layer: Layer.succeed(Other, 2)
+        }),
+        Package.make({
+          name: "proto",
+          version: "1.0.0",
+          category: "__proto__",
+          provides: Third,
+          layer: Layer.succeed(Third, 3)
+        })
+      ]
+      const { report, statistics } = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages, features: { off: false }, health: { enabled: false } })),
+        (context) =>
+          Effect.all({
+            report: Context.get(context, Spine.Spine).report,
+            statistics: Context.get(context, Spine.Spine).statistics
+          })
+      ))
+      expect(statistics.byCategory).toEqual({ constructor: 1, toString: 1, ["__proto__"]: 1 })
+      expect(report.packages[0]).toMatchObject({ state: "disabled" })
+      expect(report.packages[0].health).toBeUndefined()
+      expect(yield* Schema.decodeUnknown(Report.Report)(JSON.parse(JSON.stringify(report)))).toEqual(report)
+      expect(Report.toText(report).split("\n")).toContainEqual(
+        expect.stringMatching(/^constructor\s+1\.0\.0\s+disabled\s+-\s+-$/)
+      )
+    }))
+})

@@ -13,5 +13,10 @@ const describe = (error: unknown): string => {
     if (error.cause !== undefined) return describe(error.cause)
   }
   if (typeof error === "object" && error !== null && "_tag" in error) return String(error._tag)
-  return String(error)
+  try {
+    return String(error)
+  } catch {
+    // an object without a prototype, or whose toString throws: its kind, never its contents
+    return Object.prototype.toString.call(error)
+  }
 }
