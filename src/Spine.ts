@@ -9,6 +9,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { Config, Schedule, Stream } from "effect"
 import {
+  Array as Arr,
   Cause,
   Console,
   Context,
@@ -329,20 +330,21 @@ const makeService = (manager: manage.Manager): SpineService => {
   )
   const metrics = Effect.gen(function*() {
     const { application, spine } = yield* Metrics.values(new Set(runtime.byName.keys()))
-    const packages: Record<string, Readonly<Record<string, number>>> = {}
-    for (const entry of runtime.entries) {
+    // a package's own values are extras: one that fails, or takes longer than a health check may, is logged and
+    // left out, not the whole snapshot
+    const { concurrency, timeout } = health.settings
+    const reported = yield* Effect.forEach(runtime.entries, (entry) => {
       const own = entry.pkg.metrics
-      if (own === undefined || entry.state !== "ready" || entry.service._tag === "None") continue
-      // a package's own values are extras: one that fails is logged and left out, not the whole snapshot
-      const values = yield* own(entry.service.value).pipe(
-        Effect.map(Option.some),
+      if (own === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.succeedNone
+      return own(entry.service.value).pipe(
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => `timed out after ${Duration.format(timeout)}` }),
+        Effect.map((values) => Option.some([entry.pkg.name, values] as const)),
         Effect.catchAllCause((cause) =>
           Effect.as(Effect.logWarning(`metrics of package "${entry.pkg.name}" failed`, cause), Option.none())
         )
       )
-      if (Option.isSome(values)) packages[entry.pkg.name] = values.value
-    }
-    return { spine, application, packages }
+    }, { concurrency })
+    return { spine, application, packages: Object.fromEntries(Arr.getSomes(reported)) }
   })
   return Spine.of({
     packages: Effect.sync(infosOf),

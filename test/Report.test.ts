@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Context, Effect, Layer, Metric, Redacted, Schema } from "effect"
+import { Config, ConfigProvider, Context, Effect, Fiber, Layer, Metric, Redacted, Schema, TestClock } from "effect"
 import { Package, Report, Spine } from "../src/index.js"
 
 class Db extends Context.Tag("report/Db")<Db, { readonly queue: number }>() {}
@@ -211,5 +211,39 @@ describe("free-text names and categories", () => {
       expect(Report.toText(report).split("\n")).toContainEqual(
         expect.stringMatching(/^constructor\s+1\.0\.0\s+disabled\s+-\s+-$/)
       )
+    }))
+})
+
+describe("packages' own metrics", () => {
+  class Slow extends Context.Tag("report/Slow")<Slow, number>() {}
+  class Quick extends Context.Tag("report/Quick")<Quick, number>() {}
+
+  it.effect("one that hangs is left out after the health check timeout; the others are reported in package order", () =>
+    Effect.gen(function*() {
+      const packages = [
+        Package.make({
+          name: "slow-metrics",
+          version: "1.0.0",
+          provides: Slow,
+          layer: Layer.succeed(Slow, 1),
+          metrics: () => Effect.never
+        }),
+        Package.make({
+          name: "quick-metrics",
+          version: "1.0.0",
+          provides: Quick,
+          layer: Layer.succeed(Quick, 2),
+          metrics: (value) => Effect.as(Effect.sleep("1 second"), { value })
+        })
+      ]
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages, health: { enabled: false, timeout: "3 seconds" } })),
+        (context) => Context.get(context, Spine.Spine).metrics
+      )))
+      yield* TestClock.adjust("2 seconds")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      const snapshot = yield* Fiber.join(fiber)
+      expect(snapshot.packages).toEqual({ "quick-metrics": { value: 2 } })
     }))
 })
