@@ -208,7 +208,7 @@ export type SpineLayer<
  *
  * @example
  * ```ts
- * import { Effect, Layer } from "effect"
+ * import { Effect } from "effect"
  * import { Spine } from "@auth-spine/core"
  *
  * const AppLive = Spine.layer({ packages: [ConfigPackage, DatabasePackage] })

@@ -109,10 +109,12 @@ export type Failure =
  *
  * @example
  * ```ts
+ * import { AuthSpineError } from "@auth-spine/core"
+ *
  * try {
  *   await spine.initialize()
  * } catch (e) {
- *   if (e instanceof AuthSpine.AuthSpineError && e.error._tag === "PackageInitFailed") {
+ *   if (e instanceof AuthSpineError && e.error._tag === "PackageInitFailed") {
  *     console.error(e.error.package, e.message)
  *   }
  * }

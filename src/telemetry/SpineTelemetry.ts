@@ -154,16 +154,20 @@ const parsed = <A>(name: string, parse: (value: string) => Either.Either<A, stri
         })
     }))
 
-/** The exporters an `OTEL_*_EXPORTER` variable names; unset means "otlp if an endpoint is set". */
-const exporters = (name: string) =>
-  Config.map(
-    variable(name),
-    (value) =>
-      Option.map(
-        value,
-        (list) => list.split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "")
-      )
-  )
+/**
+ * The exporters an `OTEL_*_EXPORTER` variable names; unset means "otlp if an
+ * endpoint is set". A name this layer does not know (a typo such as `otpl`)
+ * fails the layer: it would silently export nothing. `prometheus` is accepted
+ * for metrics, which `SpineHttp` serves at `/metrics` in any case.
+ */
+const exporters = (name: string, known: ReadonlyArray<string>) =>
+  parsed(name, (list) => {
+    const names = list.split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "")
+    const unknown = names.find((item) => !known.includes(item))
+    return unknown === undefined
+      ? Either.right(names)
+      : Either.left(`Expected ${known.join(", ")} (comma-separated), but got ${unknown}`)
+  })
 
 /**
  * The OTLP protocol of one signal: its own variable, else the general one, else
@@ -217,8 +221,8 @@ const environment = Config.all({
   endpoint: variable("OTEL_EXPORTER_OTLP_ENDPOINT"),
   tracesEndpoint: variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
   metricsEndpoint: variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
-  tracesExporter: exporters("OTEL_TRACES_EXPORTER"),
-  metricsExporter: exporters("OTEL_METRICS_EXPORTER"),
+  tracesExporter: exporters("OTEL_TRACES_EXPORTER", ["otlp", "console", "none"]),
+  metricsExporter: exporters("OTEL_METRICS_EXPORTER", ["otlp", "console", "prometheus", "none"]),
   tracesProtocol: protocol("TRACES"),
   metricsProtocol: protocol("METRICS"),
   exportInterval: millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000),

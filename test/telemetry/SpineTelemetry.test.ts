@@ -352,11 +352,14 @@ describe("SpineTelemetry", () => {
         })
     ))
 
-  it.effect("an invalid OTEL_* variable, or OTLP over gRPC, fails the layer with a ConfigError naming it", () =>
+  it.effect("an invalid OTEL_* variable, an unknown exporter, or OTLP over gRPC, fails the layer with a ConfigError naming it", () =>
     Effect.forEach([
       ["OTEL_METRIC_EXPORT_INTERVAL", "soon", "integer"],
       ["OTEL_METRIC_EXPORT_TIMEOUT", "0", "positive"],
-      ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "http/protobuf"]
+      ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "http/protobuf"],
+      // a typo would export nothing, silently
+      ["OTEL_TRACES_EXPORTER", "console,otpl", "got otpl"],
+      ["OTEL_METRICS_EXPORTER", "zipkin", "otlp, console, prometheus, none"]
     ], ([name, value, expected]) =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(
