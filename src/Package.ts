@@ -116,13 +116,17 @@ export interface Package<in out Id, in out Service, out R = never, out Gated ext
 export type Any = Package<any, any, any, boolean>
 
 /**
- * The tags a list of packages promises to provide: every package that is
- * neither optional nor feature-gated.
+ * The tags a list of packages promises to provide: every package known to be
+ * neither optional nor feature-gated. A package that may be either
+ * (`optional: flag` with a `boolean` flag) promises nothing, and neither does
+ * one whose type is unknown (`Package.Any`).
  *
  * @since 0.1.0
  * @category type-level
  */
-export type Provided<P> = P extends Package<infer Id, infer _S, infer _R, infer Gated> ? Gated extends true ? never : Id
+export type Provided<P> = P extends Package<infer Id, infer _S, infer _R, infer Gated>
+  ? 0 extends 1 & Id ? never : [Gated] extends [false] ? Id
+  : never
   : never
 
 /**
@@ -455,7 +459,8 @@ export const mock = <Id, Service, R, Gated extends boolean>(
  */
 export const withLayer = <Id, Service, R, Gated extends boolean, E>(
   pkg: Package<Id, Service, R, Gated>,
-  layer: Layer.Layer<Id, E, R>
+  // inferred from the package alone: the layer may need only what the package declares
+  layer: Layer.Layer<NoInfer<Id>, E, NoInfer<R>>
 ): Package<Id, Service, R, Gated> =>
   fromFields<Id, Service, R, Gated>({ ...fieldsOf(pkg), load: Effect.succeed(layer) })
 

@@ -123,3 +123,40 @@ describe("Spine.layer types", () => {
     expect(Layer.isLayer(app)).toBe(true)
   })
 })
+
+describe("type-level edge cases", () => {
+  it("promises nothing for a package that may be optional, or whose type is unknown", () => {
+    const flag: boolean = process.env.SEARCH_OPTIONAL === "1"
+    const maybe = Package.make({
+      name: "search",
+      version: "1.0.0",
+      provides: Search,
+      optional: flag,
+      layer: Layer.succeed(Search, { query: () => 0 })
+    })
+    expectTypeOf<P.Provided<typeof maybe>>().toEqualTypeOf<never>()
+    expectTypeOf<P.Provided<P.Any>>().toEqualTypeOf<never>()
+    type Unknown = ReadonlyArray<P.Any>
+    expectTypeOf(Spine.layer({ packages: [maybe] })).toEqualTypeOf<
+      Layer.Layer<Spine.Spine | Plugin.Extensions, SpineError.SpineError>
+    >()
+    expectTypeOf<Layer.Layer.Success<ReturnType<typeof Spine.layer<Unknown, []>>>>().toEqualTypeOf<
+      Spine.Spine | Plugin.Extensions
+    >()
+    expectTypeOf<Layer.Layer.Context<ReturnType<typeof Spine.layer<Unknown, []>>>>().toEqualTypeOf<never>()
+    expect(Package.isGated(maybe)).toBe(flag)
+  })
+
+  it("rejects at compile time a replacement layer that needs what the package does not declare", () => {
+    const logger = Package.make({
+      name: "logger",
+      version: "1.0.0",
+      provides: Logger,
+      layer: Layer.succeed(Logger, { log: () => {} })
+    })
+    const needsCache = Layer.effect(Logger, Effect.as(Cache, { log: () => {} }))
+    // @ts-expect-error the layer needs Cache, which the package does not require
+    const replaced = Package.withLayer(logger, needsCache)
+    expect(replaced.requires).toEqual([])
+  })
+})
