@@ -189,10 +189,10 @@ const record = (
 
 /**
  * Runs the checks of the given packages now (all when none given) and
- * records their results. Worker fibers take checks from a queue and run them
- * inline, each holding one of the monitor's `concurrency` permits, which every
- * round, loop and `checkHealth` call shares, and bounded by the timeout on the
- * shared timer from when it has its permit: a check past its timeout is
+ * records their results. Worker fibers, each holding one of the monitor's
+ * `concurrency` permits (shared by every round, loop and `checkHealth` call),
+ * take checks from a queue and run them inline, one at a time, each bounded by
+ * the timeout on the shared timer from when it starts: a check past its timeout is
  * recorded as failed, its worker is interrupted and left behind (its permit
  * comes back when it unwinds), and a fresh worker takes the rest of the queue.
  * A check that fails, dies or hangs never fails this effect. Packages that are
@@ -255,13 +255,12 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
           finish()
         })
       }
-      const fiber = runtime.fork(Effect.gen(function*() {
-        while (next < queue.length) {
-          yield* permits.withPermits(1)(
-            Effect.suspend(() => next < queue.length ? checkOne(queue[next++]) : Effect.void)
-          )
-        }
-      }))
+      // a worker runs one check at a time, so one permit for its whole run bounds the checks
+      const fiber = runtime.fork(
+        permits.withPermits(1)(Effect.gen(function*() {
+          while (next < queue.length) yield* checkOne(queue[next++])
+        }))
+      )
       workers.add(fiber)
       fiber.addObserver(() => workers.delete(fiber))
     }
