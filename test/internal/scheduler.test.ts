@@ -1,12 +1,12 @@
 /**
  * Property tests of the boot scheduler: random graphs of required and optional
  * packages with random init failures, inits that hang past their timeout,
- * flaky inits that succeed on retry, finalizers that fail or hang, and
- * interruption at a random moment. Every run checks the lifecycle invariants
- * on a log of acquisitions and releases.
+ * flaky inits that succeed on retry, finalizers that take time, fail, hang or
+ * run past their stop timeout, and interruption at a random moment. Every run
+ * checks the lifecycle invariants on a timed log of acquisitions and releases.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, FastCheck as fc, Layer, Option, Schedule } from "effect"
+import { Cause, Clock, Context, Effect, Exit, FastCheck as fc, Layer, Option, Schedule } from "effect"
 import { Package, Spine } from "../../src/index.js"
 import type { PackageState } from "../../src/Lifecycle.js"
 import { runWithClock } from "../utils.js"
@@ -18,7 +18,9 @@ interface Spec {
   readonly gate: "none" | "on" | "off"
   readonly init: "ok" | "fail" | "hang" | "flaky"
   readonly initMs: number
-  readonly release: "ok" | "fail" | "hang"
+  /** `slow`: a finalizer that ends, but after its stop timeout. */
+  readonly release: "ok" | "fail" | "hang" | "slow"
+  readonly releaseMs: number
 }
 
 interface Scenario {
@@ -27,7 +29,7 @@ interface Scenario {
   readonly interruptAt: number | undefined
 }
 
-const specArb = (index: number, failRate: number) =>
+const specArb = (index: number, failRates: { readonly required: number; readonly optional: number }) =>
   fc.record({
     deps: fc.uniqueArray(fc.nat({ max: Math.max(0, index - 1) }), { maxLength: index === 0 ? 0 : 3 }),
     optional: fc.boolean(),
@@ -35,22 +37,33 @@ const specArb = (index: number, failRate: number) =>
     roll: fc.double({ min: 0, max: 1, noNaN: true }),
     kind: fc.constantFrom("fail" as const, "hang" as const, "flaky" as const),
     initMs: fc.integer({ min: 0, max: 20 }),
-    release: fc.constantFrom("ok", "ok", "ok", "ok", "ok", "ok", "fail", "hang") as fc.Arbitrary<Spec["release"]>
-  }).map(({ deps, gate, initMs, kind, optional, release, roll }): Spec => ({
+    release: fc.constantFrom("ok", "ok", "ok", "ok", "ok", "fail", "hang", "slow") as fc.Arbitrary<Spec["release"]>,
+    releaseMs: fc.constantFrom(0, 0, 5, 10, 30)
+  }).map(({ deps, gate, initMs, kind, optional, release, releaseMs, roll }): Spec => ({
     deps,
     optional,
     gate,
-    init: roll < failRate ? kind : "ok",
+    // required packages fail rarely, so that boots get far enough for optional failures and their dependents
+    init: roll < (optional ? failRates.optional : failRates.required) ? kind : "ok",
     initMs,
-    release
+    release,
+    releaseMs
   }))
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   size: fc.integer({ min: 1, max: 60 }),
-  failRate: fc.constantFrom(0, 0.02, 0.1, 0.3),
-  interruptAt: fc.option(fc.integer({ min: 0, max: 400 }), { freq: 3, nil: undefined })
-}).chain(({ failRate, interruptAt, size }) =>
-  fc.tuple(...Array.from({ length: size }, (_, i) => specArb(i, failRate))).map((raw) => {
+  failRates: fc.record({
+    required: fc.constantFrom(0, 0.01, 0.05, 0.2),
+    optional: fc.constantFrom(0, 0.1, 0.3, 0.5)
+  }),
+  // most boots end within ~60 ms of test time: interrupt often inside that window
+  interruptAt: fc.oneof(
+    fc.constant(undefined),
+    fc.integer({ min: 0, max: 60 }),
+    fc.integer({ min: 0, max: 400 })
+  )
+}).chain(({ failRates, interruptAt, size }) =>
+  fc.tuple(...Array.from({ length: size }, (_, i) => specArb(i, failRates))).map((raw) => {
     // a required package may only depend on required, ungated ones (validation forbids the rest)
     const gated = (spec: Spec) => spec.optional || spec.gate !== "none"
     const specs = raw.map((spec) => gated(spec) ? spec : { ...spec, deps: spec.deps.filter((d) => !gated(raw[d])) })
@@ -61,7 +74,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
 type LogEntry =
   | { readonly type: "acquire-start"; readonly pkg: number }
   | { readonly type: "acquired"; readonly pkg: number; readonly id: number }
-  | { readonly type: "release"; readonly pkg: number; readonly id: number }
+  | { readonly type: "release"; readonly pkg: number; readonly id: number; readonly at: number }
+  | { readonly type: "release-end"; readonly pkg: number; readonly id: number; readonly at: number }
 
 const INIT_TIMEOUT = 100
 const STOP_TIMEOUT = 50
@@ -104,8 +118,8 @@ const makeScenario = (scenario: Scenario) => {
               return id
             }),
             (id) =>
-              Effect.suspend(() => {
-                log.push({ type: "release", pkg: i, id })
+              Effect.flatMap(Clock.currentTimeMillis, (at) => {
+                log.push({ type: "release", pkg: i, id, at })
                 alive.delete(id)
                 for (const dependent of dependents[i]) {
                   for (const entry of log) {
@@ -114,11 +128,19 @@ const makeScenario = (scenario: Scenario) => {
                     }
                   }
                 }
-                return spec.release === "fail"
+                const releasing = spec.release === "fail"
                   ? Effect.dieMessage(`p${i} release failed`)
                   : spec.release === "hang"
                   ? Effect.never
-                  : Effect.void
+                  : Effect.sleep(`${spec.release === "slow" ? STOP_TIMEOUT + 30 : spec.releaseMs} millis`)
+                // the end of a release, or of the wait for it once interrupted past the stop timeout
+                return Effect.ensuring(
+                  Effect.zipRight(Effect.sleep(`${spec.releaseMs} millis`), releasing),
+                  Effect.flatMap(
+                    Clock.currentTimeMillis,
+                    (end) => Effect.sync(() => void log.push({ type: "release-end", pkg: i, id, at: end }))
+                  )
+                )
               })
           )
           yield* Effect.sleep(`${spec.initMs} millis`)
@@ -186,6 +208,27 @@ describe("boot scheduler (properties)", () => {
         expect([...released].sort((a, b) => a - b)).toEqual(acquired)
         expect(alive.size).toBe(0)
         expect(violations).toEqual([])
+        // a dependency's release begins once the release of every dependent built on it has ended, or the
+        // spine has waited its stop timeout for it
+        const index = (type: "acquired" | "release") =>
+          new Map(log.flatMap((e, i) => e.type === type ? [[e.id, i] as const] : []))
+        const acquiredAt = index("acquired")
+        const releasedAt = index("release")
+        const ends = new Map(log.flatMap((e) => e.type === "release-end" ? [[e.id, e.at] as const] : []))
+        const releases = log.flatMap((e) => e.type === "release" ? [e] : [])
+        for (const release of releases) {
+          const built = acquiredAt.get(release.id)!
+          const gone = releasedAt.get(release.id)!
+          for (const dependent of releases) {
+            if (!scenario.specs[dependent.pkg].deps.includes(release.pkg)) continue
+            const acquired = acquiredAt.get(dependent.id)!
+            if (acquired < built || acquired > gone) continue
+            const end = ends.get(dependent.id)
+            const waited = (end !== undefined && end <= release.at) || release.at >= dependent.at + STOP_TIMEOUT
+            if (!waited) violations.push(`p${release.pkg} released at ${release.at} under p${dependent.pkg}`)
+          }
+        }
+        expect(violations).toEqual([])
 
         const spine = getSpine()
         const expected = expectedOutcome(scenario.specs)
@@ -201,11 +244,20 @@ describe("boot scheduler (properties)", () => {
           const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
           expect(Option.isSome(failure)).toBe(true)
           if (Option.isSome(failure)) {
-            expect(["PackageInitFailed", "PackageInitTimeout"]).toContain(failure.value._tag)
             const name = "package" in failure.value ? failure.value.package : ""
             const failed = scenario.specs[Number(name.slice(1))]
             expect(failed.optional).toBe(false)
             expect(["fail", "hang"]).toContain(failed.init)
+            // a hang is a timeout; a failure is a failure, unless the failed build's own cleanup (which Effect
+            // runs inside the build) keeps it from ending within the init timeout
+            const expectedTag = failed.init === "hang"
+              ? ["PackageInitTimeout"]
+              : failed.release === "hang"
+              ? ["PackageInitTimeout"]
+              : failed.release === "slow" || failed.initMs + failed.releaseMs * 2 >= INIT_TIMEOUT
+              ? ["PackageInitFailed", "PackageInitTimeout"]
+              : ["PackageInitFailed"]
+            expect(expectedTag).toContain(failure.value._tag)
           }
           return
         }
