@@ -1,34 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Ref, Schedule, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream, TestClock } from "effect"
 import type { Health } from "../src/index.js"
 import { Package, Spine } from "../src/index.js"
-
-/** A package whose health check runs `check` and counts its runs. */
-const checked = (
-  name: string,
-  check: (run: number) => Effect.Effect<void | Health.HealthDetail, unknown>,
-  options: { readonly optional?: boolean } = {}
-) => {
-  const tag = Context.GenericTag<string, { readonly runs: Ref.Ref<number> }>(`health/${name}`)
-  let runs = 0
-  const pkg = Package.make({
-    name,
-    version: "1.0.0",
-    provides: tag,
-    optional: options.optional ?? false,
-    layer: Layer.effect(tag, Effect.map(Ref.make(0), (runs) => ({ runs }))),
-    health: () => Effect.suspend(() => check(++runs))
-  })
-  return { pkg, runs: () => runs }
-}
-
-const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
-    yield* TestClock.adjust(0)
-    return { spine, scope }
-  })
+import { boot, checked } from "./utils.js"
 
 describe("health", () => {
   it.effect("runs checks at boot and then at the interval; reading health runs none", () =>

@@ -1,10 +1,48 @@
-import type { Exit } from "effect"
-import { Chunk, Clock, Effect, Fiber, Option, TestClock } from "effect"
+import type { Exit, Schedule } from "effect"
+import { Chunk, Clock, Context, Effect, Fiber, Layer, Option, Scope, TestClock } from "effect"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 
+import type { Health } from "../src/index.js"
+import { Package, Spine } from "../src/index.js"
+
 const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** A package whose health check runs `check` and counts its runs. */
+export const checked = (
+  name: string,
+  check: (run: number) => Effect.Effect<void | Health.HealthDetail, unknown>,
+  options: {
+    readonly optional?: boolean
+    readonly feature?: string
+    readonly healthSchedule?: Schedule.Schedule<unknown, unknown>
+    readonly init?: Effect.Effect<void>
+  } = {}
+) => {
+  const tag = Context.GenericTag<string, number>(`health/${name}`)
+  let runs = 0
+  const pkg = Package.make({
+    name,
+    version: "1.0.0",
+    provides: tag,
+    optional: options.optional ?? false,
+    ...(options.feature === undefined ? {} : { feature: options.feature }),
+    ...(options.healthSchedule === undefined ? {} : { healthSchedule: options.healthSchedule }),
+    layer: Layer.effect(tag, Effect.as(options.init ?? Effect.void, 1)),
+    health: () => Effect.suspend(() => check(++runs))
+  })
+  return { pkg, tag, runs: () => runs }
+}
+
+/** Builds a spine into a scope of its own and lets its first round of checks run. */
+export const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+    yield* TestClock.adjust(0)
+    return { spine, scope }
+  })
 
 /**
  * Starts a TypeScript program of this repository as a child process: node

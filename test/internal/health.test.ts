@@ -4,46 +4,12 @@
  * or leave at runtime, readiness and the schedule.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Metric, Option, Schedule, Scope, TestClock } from "effect"
-import type { Health } from "../../src/index.js"
+import { Context, Effect, Fiber, Layer, Metric, Option, Schedule, TestClock } from "effect"
 import { Package, Spine } from "../../src/index.js"
+import { boot, checked } from "../utils.js"
 
 let uid = 0
 const unique = (name: string) => `${name}-${++uid}-${Math.random().toString(36).slice(2, 7)}`
-
-/** A package whose health check runs `check` and counts its runs. */
-const checked = (
-  name: string,
-  check: (run: number) => Effect.Effect<void | Health.HealthDetail, unknown>,
-  options: {
-    readonly optional?: boolean
-    readonly feature?: string
-    readonly healthSchedule?: Schedule.Schedule<unknown, unknown>
-    readonly init?: Effect.Effect<void>
-  } = {}
-) => {
-  const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
-  let runs = 0
-  const pkg = Package.make({
-    name,
-    version: "1.0.0",
-    provides: tag,
-    optional: options.optional ?? false,
-    ...(options.feature === undefined ? {} : { feature: options.feature }),
-    ...(options.healthSchedule === undefined ? {} : { healthSchedule: options.healthSchedule }),
-    layer: Layer.effect(tag, Effect.as(options.init ?? Effect.void, 1)),
-    health: () => Effect.suspend(() => check(++runs))
-  })
-  return { pkg, tag, runs: () => runs }
-}
-
-const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
-  Effect.gen(function*() {
-    const scope = yield* Scope.make()
-    const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
-    yield* TestClock.adjust(0)
-    return { spine, scope }
-  })
 
 const gauge = (
   snapshot: Spine.SpineService["metrics"] extends Effect.Effect<infer A> ? A : never,
