@@ -6,6 +6,7 @@
 const gc = globalThis.gc
 if (gc === undefined) throw new Error("run with node --expose-gc")
 gc()
+gc()
 const before = process.memoryUsage().heapUsed
 const start = performance.now()
 await import("../src/index.js")

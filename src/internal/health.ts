@@ -42,7 +42,7 @@ export interface Monitor {
    * under it too, a first check of a package that joined at runtime).
    */
   readonly loops: FiberMap.FiberMap<string>
-  /** One permit per check running, over every round, loop and `checkHealth` call. */
+  /** One permit per worker running checks (one at a time), over every round, loop and `checkHealth` call. */
   readonly permits: Effect.Semaphore
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
@@ -285,8 +285,8 @@ export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entr
 /**
  * Forks the scheduled checks: one loop for the packages on the spine's
  * interval, one per package with a schedule of its own. Each round runs at
- * once, then on its schedule (the interval is kept from one round's start to
- * the next), until `stop` or the spine's scope closes.
+ * once, then on its schedule (the interval as `Schedule.fixed`: a slow round
+ * does not push the later ones back), until `stop` or the spine's scope closes.
  */
 export const start = (monitor: Monitor): Effect.Effect<void> =>
   Effect.gen(function*() {
