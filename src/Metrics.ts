@@ -126,13 +126,17 @@ export interface MetricsSnapshot {
   readonly spine: ReadonlyArray<MetricValue>
   /** Effect metrics the application's own code records (all but `spine_*` and Effect's `effect_*`). */
   readonly application: ReadonlyArray<MetricValue>
-  /** What each ready package's `metrics` function reports; one that fails is logged and left out. */
+  /**
+   * What each ready package's `metrics` function reports; one that fails is logged and left out, and so is a
+   * value that is not a finite number.
+   */
   readonly packages: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
 /**
  * The current values of the spine's metrics (`spine_*`, only those whose
- * `package` label, if any, is in `names`) and of the application's own.
+ * `package` label, if any, is in `names`) and of the application's own,
+ * less any series holding a value JSON cannot carry (`NaN`, an infinity).
  *
  * @since 0.1.0
  * @category snapshot
@@ -153,16 +157,21 @@ export const values = (
         continue
       }
       const state = pair.metricState
+      // a series holding a value JSON cannot carry (NaN, an infinity) is left out: the snapshot is plain JSON
       if (MetricState.isHistogramState(state)) {
         // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
         const { count, sum } = state
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
         const [min, max] = count === 0 ? [0, 0] : [state.min, state.max]
-        bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
+        if (Number.isFinite(sum + min + max)) {
+          bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
+        }
       } else if (MetricState.isCounterState(state)) {
-        bucket.push({ name, type: "counter", labels, value: Number(state.count) })
+        const value = Number(state.count)
+        if (Number.isFinite(value)) bucket.push({ name, type: "counter", labels, value })
       } else if (MetricState.isGaugeState(state)) {
-        bucket.push({ name, type: "gauge", labels, value: Number(state.value) })
+        const value = Number(state.value)
+        if (Number.isFinite(value)) bucket.push({ name, type: "gauge", labels, value })
       }
     }
     return { spine: spine.sort(byKey), application: application.sort(byKey) }

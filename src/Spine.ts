@@ -338,6 +338,7 @@ const makeService = (manager: manage.Manager): SpineService => {
       if (own === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.succeedNone
       return own(entry.service.value).pipe(
         Effect.timeoutFail({ duration: timeout, onTimeout: () => `timed out after ${Duration.format(timeout)}` }),
+        Effect.flatMap((values) => finiteValues(entry.pkg.name, values)),
         Effect.map((values) => Option.some([entry.pkg.name, values] as const)),
         Effect.catchAllCause((cause) =>
           Effect.as(Effect.logWarning(`metrics of package "${entry.pkg.name}" failed`, cause), Option.none())
@@ -370,7 +371,8 @@ const makeService = (manager: manage.Manager): SpineService => {
     statistics,
     metrics,
     report: Effect.gen(function*() {
-      const system = monitor.system(health)
+      // plain JSON: a check's details as JSON writes them, and whatever JSON cannot carry made plain
+      const system = monitor.withPlainDetails(monitor.system(health))
       const stats = yield* statistics
       return {
         summary: {
@@ -401,6 +403,18 @@ const makeService = (manager: manage.Manager): SpineService => {
     remove: (name, options) => manage.remove(manager, name, options),
     setFeature: (flag, enabled) => manage.setFeature(manager, flag, enabled)
   })
+}
+
+/** A package's own values less those JSON cannot carry (NaN, infinities, anything not a number), logged. */
+const finiteValues = (name: string, values: Readonly<Record<string, number>>) => {
+  const entries = Object.entries(values)
+  const kept = entries.filter(([, value]) => typeof value === "number" && Number.isFinite(value))
+  if (kept.length === entries.length) return Effect.succeed(values)
+  const dropped = entries.filter((entry) => !kept.includes(entry)).map(([key]) => `"${key}"`)
+  return Effect.as(
+    Effect.logWarning(`metrics of package "${name}": ${dropped.join(", ")} left out, not finite numbers`),
+    Object.fromEntries(kept)
+  )
 }
 
 const date = (millis: number | undefined) => millis === undefined ? undefined : new Date(millis)

@@ -214,6 +214,40 @@ describe("free-text names and categories", () => {
     }))
 })
 
+describe("values JSON cannot carry", () => {
+  class Odd extends Context.Tag("report/Odd")<Odd, number>() {}
+
+  it.effect("a check's details are plain JSON in the report; a package's non-finite values are left out", () =>
+    Effect.gen(function*() {
+      const details: Record<string, unknown> = { rows: 12n, at: new Date(0), tags: new Set(["a"]), skip: () => 1 }
+      details.self = details
+      const packages = [
+        Package.make({
+          name: "odd-values",
+          version: "1.0.0",
+          provides: Odd,
+          layer: Layer.succeed(Odd, 1),
+          health: () => Effect.succeed({ details }),
+          metrics: () => Effect.succeed({ hits: 3, ratio: NaN, rate: Infinity })
+        })
+      ]
+      const gauge = Metric.gauge("report_odd_gauge")
+      const report = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages, health: { enabled: false } })),
+        (context) => {
+          const spine = Context.get(context, Spine.Spine)
+          return Effect.zipRight(Effect.zipRight(spine.checkHealth(), Metric.set(gauge, NaN)), spine.report)
+        }
+      ))
+      const plain = { rows: "12", at: "1970-01-01T00:00:00.000Z", tags: ["a"], self: "[Circular]" }
+      expect(report.health.packages["odd-values"].details).toEqual(plain)
+      expect(report.packages[0].health?.details).toEqual(plain)
+      expect(report.metrics.packages).toEqual({ "odd-values": { hits: 3 } })
+      expect(report.metrics.application.map((value) => value.name)).not.toContain("report_odd_gauge")
+      expect(yield* Schema.decodeUnknown(Report.Report)(JSON.parse(JSON.stringify(report)))).toEqual(report)
+    }))
+})
+
 describe("packages' own metrics", () => {
   class Slow extends Context.Tag("report/Slow")<Slow, number>() {}
   class Quick extends Context.Tag("report/Quick")<Quick, number>() {}

@@ -25,6 +25,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
+import { withPlainDetails } from "../internal/health.js"
 import type * as Report from "../Report.js"
 import * as Spine from "../Spine.js"
 import * as SpineTelemetry from "../telemetry/SpineTelemetry.js"
@@ -237,13 +238,20 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
     return typeof allowed === "boolean" ? Effect.succeed(allowed) : allowed
   }
 
-  /** A JSON document with package details, shown as `details` and `authorize` allow, else stripped. */
-  const detailed =
-    <A>(read: (spine: Spine.SpineService) => Effect.Effect<A>, strip: (value: A) => A): Handler => (spine, request) =>
-      Effect.gen(function*() {
-        const value = yield* read(spine)
-        return HttpServerResponse.unsafeJson((yield* showDetails(request)) ? value : strip(value))
-      })
+  /**
+   * A JSON document with package details, shown as `details` and `authorize` allow (made plain JSON by
+   * `plain`, when they may not be), else stripped.
+   */
+  const detailed = <A>(
+    read: (spine: Spine.SpineService) => Effect.Effect<A>,
+    strip: (value: A) => A,
+    plain: (value: A) => A = (value) => value
+  ): Handler =>
+  (spine, request) =>
+    Effect.gen(function*() {
+      const value = yield* read(spine)
+      return HttpServerResponse.unsafeJson((yield* showDetails(request)) ? plain(value) : strip(value))
+    })
 
   const readyJson = perHealth((health) =>
     HttpServerResponse.uint8Array(encoder.encode(JSON.stringify(toHealthResponse(health))), {
@@ -271,7 +279,7 @@ const routes = (options: RouterOptions): ReadonlyArray<readonly [`/${string}`, H
         )
     ],
     [path("/metrics"), () => metricsHandler],
-    [path("/health"), detailed((spine) => spine.health, withoutDetails)],
+    [path("/health"), detailed((spine) => spine.health, withoutDetails, withPlainDetails)],
     [path("/report"), detailed((spine) => spine.report, reportWithoutDetails)],
     [
       path("/graph"),

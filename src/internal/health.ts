@@ -10,6 +10,7 @@ import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import { reasonOf } from "./cause.js"
+import { toJson } from "./json.js"
 import type { Entry, Runtime } from "./scheduler.js"
 import * as Tracing from "./tracing.js"
 
@@ -106,6 +107,20 @@ const packageHealth = (monitor: Monitor, entry: Entry): Health.PackageHealth => 
     errors: record.errors,
     ...(record.details === undefined ? {} : { details: record.details })
   }
+}
+
+/** The health with every package's details as plain JSON (`toJson`), for a report or a response. */
+export const withPlainDetails = (health: Health.SystemHealth): Health.SystemHealth => ({
+  ...health,
+  packages: Object.fromEntries(
+    Object.entries(health.packages).map(([name, pkg]) => [name, pkg.details === undefined ? pkg : plainDetails(pkg)])
+  )
+})
+
+const plainDetails = (pkg: Health.PackageHealth): Health.PackageHealth => {
+  const { details, ...rest } = pkg
+  const plain = toJson(details)
+  return plain === undefined ? rest : { ...rest, details: plain }
 }
 
 /** The cached system health; recomputed only when something changed since. */

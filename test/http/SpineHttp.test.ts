@@ -237,6 +237,28 @@ describe("SpineHttp", () => {
         expect(details((yield* get("/health")).text)).toEqual({ hits: 42 })
       }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
+    it.scopedLive("details JSON cannot carry (a bigint, a cycle, NaN) are served, not a 500", () =>
+      Effect.gen(function*() {
+        const looped: Record<string, unknown> = { rows: 10n, ratio: NaN }
+        looped.self = looped
+        const odd = Package.make({
+          name: "cache",
+          version: "1.0.0",
+          provides: Cache,
+          requires: [Database],
+          layer: Layer.succeed(Cache, { size: 1 }),
+          health: () => Effect.succeed({ details: looped })
+        })
+        yield* serve(spineOf([database(), odd]), { details: "always" })
+        const health = yield* get("/health")
+        expect(health.status).toBe(200)
+        const expected = { rows: "10", ratio: null, self: "[Circular]" }
+        expect(details(health.text)).toEqual(expected)
+        const report = yield* get("/report")
+        expect(report.status).toBe(200)
+        expect(reported(report.text)).toEqual([expected, expected])
+      }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
     it.scopedLive("with details: authorized, kept only when authorize says yes", () =>
       Effect.gen(function*() {
         yield* serve(spineOf([database(), cache]), {
