@@ -165,6 +165,7 @@ export interface Plugin<out Packages extends ReadonlyArray<Package.Any>, out R> 
   readonly _Packages: (_: never) => Packages
   readonly hooks: Hooks<R>
   readonly handlers: ReadonlyArray<Handler>
+  /** Once every package has started, within the default init timeout (past it, the boot fails with `HookTimeout`). */
   readonly onInitialize: Effect.Effect<unknown, never, R> | undefined
 }
 

@@ -38,6 +38,7 @@ import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
 import {
   type DependencyNotRunning,
+  HookTimeout,
   type PackageHasDependents,
   PackageNotFound,
   type SpineError,
@@ -136,7 +137,10 @@ export class Announce extends Context.Tag("@auth-spine/core/Spine/Announce")<
 >() {}
 
 /**
- * Effects run at the edges of the lifecycle. Each has the `Spine` service.
+ * Effects run at the edges of the lifecycle. Each has the `Spine` service,
+ * and runs within the default init timeout at boot (past it, the boot fails
+ * with `HookTimeout`) and the default stop timeout at shutdown (past it, it is
+ * logged and the shutdown goes on).
  *
  * @since 0.1.0
  * @category models
@@ -235,9 +239,9 @@ export const layer = <
       ...(options.handlers ?? []),
       ...plugins.flatMap((plugin) => plugin.handlers)
     ])
-    const hooks: ReadonlyArray<readonly [owner: string, hooks: Plugin.Hooks<Spine>]> = [
-      ["the spine's options", options.hooks ?? {}],
-      ...plugins.map((plugin) => [`plugin "${plugin.name}"`, plugin.hooks] as const)
+    const hooks: ReadonlyArray<readonly [plugin: string | undefined, hooks: Plugin.Hooks<Spine>]> = [
+      [undefined, options.hooks ?? {}],
+      ...plugins.map((plugin) => [plugin.name, plugin.hooks] as const)
     ]
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
@@ -269,41 +273,63 @@ export const layer = <
       const announce = Context.getOption(context, Announce)
       if (Option.isSome(announce)) announce.value.announce(service)
       /**
-       * The spine's hook for a moment, then every plugin's, in order. At boot a
-       * hook that dies fails the boot; at shutdown it is logged and the
-       * shutdown goes on, so that every package is still released.
+       * One hook, with the `Spine` service, within the init timeout at boot
+       * and the stop timeout at shutdown; interrupted past it (also inside the
+       * shutdown's finalizer), and not waited for if it ignores interruption.
        */
-      const run = (moment: keyof Plugin.Hooks<Spine>) =>
-        Effect.provideService(
-          Effect.forEach(hooks, ([owner, hook]) => {
-            const effect = hook[moment] ?? Effect.void
-            return moment === "beforeShutdown" || moment === "afterShutdown"
-              ? Effect.catchAllCause(effect, (cause) => Effect.logError(`${moment} hook of ${owner} failed`, cause))
-              : effect
-          }, { discard: true }),
-          Spine,
-          service
-        )
+      const within = (
+        hook: HookTimeout["hook"],
+        plugin: string | undefined,
+        effect: Effect.Effect<unknown, never, Spine>,
+        timeout: Duration.Duration
+      ) =>
+        Effect.timeoutFail(Effect.interruptible(Effect.disconnect(Effect.provideService(effect, Spine, service))), {
+          duration: timeout,
+          onTimeout: () => new HookTimeout({ hook, plugin, timeout })
+        })
+      /** The spine's hook for a moment, then every plugin's, in order. */
+      const each = <E>(
+        moment: keyof Plugin.Hooks<Spine>,
+        run: (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) => Effect.Effect<void, E>
+      ) =>
+        Effect.forEach(hooks, ([plugin, hook]) => {
+          const effect = hook[moment]
+          return effect === undefined ? Effect.void : run(plugin, effect)
+        }, { discard: true })
+      /** At boot, a hook that dies or times out fails the boot. */
+      const atBoot =
+        (hook: "beforeInit" | "onInitialize" | "afterInit") =>
+        (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) =>
+          Effect.asVoid(within(hook, plugin, effect, runtime.defaults.initTimeout))
+      /** At shutdown, it is logged and the shutdown goes on, so that every package is still released. */
+      const atShutdown =
+        (hook: "beforeShutdown" | "afterShutdown") =>
+        (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) =>
+          Effect.catchAllCause(within(hook, plugin, effect, runtime.defaults.stopTimeout), (cause) => {
+            const timedOut = Cause.failureOption(cause)
+            return Option.isSome(timedOut)
+              ? Effect.logError(`${timedOut.value.message}; interrupted, the shutdown goes on`)
+              : Effect.logError(`${hook} hook of ${ownerOf(plugin)} failed`, cause)
+          })
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {
           yield* manage.stop(manager)
           yield* manage.settled(manager)
           yield* monitor.stop(health)
-          yield* run("beforeShutdown")
+          yield* each("beforeShutdown", atShutdown("beforeShutdown"))
           yield* scheduler.release(runtime, exit)
-          yield* run("afterShutdown")
+          yield* each("afterShutdown", atShutdown("afterShutdown"))
           yield* scheduler.setPhase(runtime, "stopped")
         }).pipe(Effect.withSpan("spine.shutdown", { root: true }))
       )
-      yield* run("beforeInit")
+      yield* each("beforeInit", atBoot("beforeInit"))
       yield* scheduler.boot(runtime)
       runtime.booted = true
-      yield* Effect.provideService(
-        Effect.forEach(plugins, (plugin) => plugin.onInitialize ?? Effect.void, { discard: true }),
-        Spine,
-        service
-      )
-      yield* run("afterInit")
+      yield* Effect.forEach(plugins, (plugin) => {
+        const effect = plugin.onInitialize
+        return effect === undefined ? Effect.void : atBoot("onInitialize")(plugin.name, effect)
+      }, { discard: true })
+      yield* each("afterInit", atBoot("afterInit"))
       yield* scheduler.setPhase(runtime, "ready")
       return { runtime, health, service }
     }).pipe(Effect.withSpan("spine.boot", { attributes: { "spine.packages": packages.length } }))
@@ -416,6 +442,8 @@ const finiteValues = (name: string, values: Readonly<Record<string, number>>) =>
     Object.fromEntries(kept)
   )
 }
+
+const ownerOf = (plugin: string | undefined) => plugin === undefined ? "the spine's options" : `plugin "${plugin}"`
 
 const date = (millis: number | undefined) => millis === undefined ? undefined : new Date(millis)
 

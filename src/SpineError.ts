@@ -216,6 +216,28 @@ export class PackageStopTimeout extends Data.TaggedError("PackageStopTimeout")<{
 }
 
 /**
+ * A lifecycle hook, or a plugin's `onInitialize`, did not finish within its
+ * limit: the init timeout at boot, which then fails, and the stop timeout at
+ * shutdown, where it is only logged. The hook is interrupted; one that
+ * ignores interruption runs on, left behind.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HookTimeout extends Data.TaggedError("HookTimeout")<{
+  readonly hook: "beforeInit" | "onInitialize" | "afterInit" | "beforeShutdown" | "afterShutdown"
+  /** The plugin whose hook it is; `undefined` for the spine's own `hooks`. */
+  readonly plugin: string | undefined
+  readonly timeout: Duration.Duration
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const owner = this.plugin === undefined ? "the spine's options" : `plugin "${this.plugin}"`
+    return `${this.hook} hook of ${owner} did not finish within ${Duration.format(this.timeout)}`
+  }
+}
+
+/**
  * A name given to the spine matches no registered package.
  *
  * @since 0.1.0
@@ -304,4 +326,4 @@ export type ValidationError =
  * @since 0.1.0
  * @category models
  */
-export type SpineError = ValidationError | InvalidConfig | PackageInitFailed | PackageInitTimeout
+export type SpineError = ValidationError | InvalidConfig | PackageInitFailed | PackageInitTimeout | HookTimeout

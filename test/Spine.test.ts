@@ -17,7 +17,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { Package, Spine } from "../src/index.js"
+import { Package, Plugin, Spine } from "../src/index.js"
 import { runWithClock } from "./utils.js"
 
 /** A package whose layer sleeps `initMs`, records its acquisition and release, and may misbehave. */
@@ -365,6 +365,76 @@ describe("Spine.layer", () => {
       expect(logged.filter((line) => line.includes("beforeShutdown hook of the spine's options failed"))).toHaveLength(
         2
       )
+    }))
+
+  it.effect("interrupts a shutdown hook that hangs past the stop timeout, and still releases every package", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      const b = make("b", { deps: [a.tag] })
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => void logged.push(String(message)))
+      const stuck = Plugin.make({ name: "stuck", hooks: { beforeShutdown: Effect.uninterruptible(Effect.never) } })
+      const fiber = yield* Effect.fork(
+        Effect.scoped(Layer.build(Spine.layer({
+          packages: [a.pkg, b.pkg],
+          plugins: [stuck],
+          hooks: { beforeShutdown: Effect.never, afterShutdown: Effect.never },
+          defaults: { stopTimeout: "2 seconds" }
+        }))).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      )
+      yield* TestClock.adjust("1999 millis")
+      expect(log).not.toContain("release b")
+      yield* TestClock.adjust("2001 millis")
+      expect(log.slice(-4)).toEqual(["release b", "released b", "release a", "released a"])
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("2 seconds")
+      expect(Exit.isSuccess(yield* Fiber.await(fiber))).toBe(true)
+      expect(logged.filter((line) => line.includes("did not finish within 2s"))).toEqual([
+        "beforeShutdown hook of the spine's options did not finish within 2s; interrupted, the shutdown goes on",
+        "beforeShutdown hook of plugin \"stuck\" did not finish within 2s; interrupted, the shutdown goes on",
+        "afterShutdown hook of the spine's options did not finish within 2s; interrupted, the shutdown goes on"
+      ])
+    }))
+
+  it.effect("fails the boot with HookTimeout when a boot hook hangs past the init timeout, and releases what started", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      const boot = (options: {
+        readonly hooks?: Spine.Hooks
+        readonly plugins?: ReadonlyArray<Plugin.Plugin<readonly [], Spine.Spine>>
+      }) =>
+        Effect.gen(function*() {
+          log.length = 0
+          const fiber = yield* Effect.fork(Effect.scoped(Layer.build(Spine.layer({
+            packages: [a.pkg],
+            plugins: options.plugins ?? [],
+            ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
+            defaults: { initTimeout: "3 seconds" }
+          }))))
+          yield* TestClock.adjust("2999 millis")
+          expect(fiber.unsafePoll()).toBeNull()
+          yield* TestClock.adjust("1 millis")
+          const exit = yield* Fiber.await(fiber)
+          return { error: Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none(), log: [...log] }
+        })
+
+      const before = yield* boot({ hooks: { beforeInit: Effect.never } })
+      expect(before.log).toEqual([])
+      const error = Option.getOrThrow(before.error)
+      expect(error).toMatchObject({ _tag: "HookTimeout", hook: "beforeInit", plugin: undefined })
+      expect(error.message).toBe("beforeInit hook of the spine's options did not finish within 3s")
+
+      const after = yield* boot({ plugins: [Plugin.make({ name: "slow", hooks: { afterInit: Effect.never } })] })
+      expect(Option.getOrThrow(after.error)).toMatchObject({ _tag: "HookTimeout", hook: "afterInit", plugin: "slow" })
+      expect(after.log).toEqual(["start a", "acquired a", "release a", "released a"])
+
+      const init = yield* boot({ plugins: [Plugin.make({ name: "warm", onInitialize: Effect.never })] })
+      expect(Option.getOrThrow(init.error)).toMatchObject({ _tag: "HookTimeout", hook: "onInitialize", plugin: "warm" })
+      expect(init.log).toEqual(["start a", "acquired a", "release a", "released a"])
     }))
 
   it.effect("reports every configuration problem of every package at once, secrets redacted", () =>
