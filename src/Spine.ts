@@ -38,6 +38,8 @@ import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
 import {
   type DependencyNotRunning,
+  DuplicateHandler,
+  DuplicatePlugin,
   HookTimeout,
   type PackageHasDependents,
   PackageNotFound,
@@ -235,16 +237,16 @@ export const layer = <
   Layer.scopedContext(Effect.suspend(() => {
     const plugins = options.plugins ?? []
     const packages = [...options.packages, ...plugins.flatMap((plugin) => plugin.packages)]
-    const extensions = Plugin.extensions([
-      ...(options.handlers ?? []),
-      ...plugins.flatMap((plugin) => plugin.handlers)
-    ])
+    const handlers = [...(options.handlers ?? []), ...plugins.flatMap((plugin) => plugin.handlers)]
+    const extensions = Plugin.extensions(handlers)
     const hooks: ReadonlyArray<readonly [plugin: string | undefined, hooks: Plugin.Hooks<Spine>]> = [
       [undefined, options.hooks ?? {}],
       ...plugins.map((plugin) => [plugin.name, plugin.hooks] as const)
     ]
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
+      const duplicate = duplicateOf(plugins, handlers)
+      if (duplicate !== undefined) return yield* Effect.fail(duplicate)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
       const resolved = yield* Either.match(graph.resolve(packages, context), {
         onLeft: Effect.fail,
@@ -441,6 +443,26 @@ const finiteValues = (name: string, values: Readonly<Record<string, number>>) =>
     Effect.logWarning(`metrics of package "${name}": ${dropped.join(", ")} left out, not finite numbers`),
     Object.fromEntries(kept)
   )
+}
+
+/** The first plugin name, or handler name on one extension point, registered twice. */
+const duplicateOf = (
+  plugins: ReadonlyArray<Plugin.Any>,
+  handlers: ReadonlyArray<Plugin.Handler>
+): DuplicatePlugin | DuplicateHandler | undefined => {
+  const names = new Set<string>()
+  for (const { name } of plugins) {
+    if (names.has(name)) return new DuplicatePlugin({ plugin: name })
+    names.add(name)
+  }
+  const keys = new Set<string>()
+  for (const { hook, name } of handlers) {
+    // JSON: no hook and handler names can join into another pair's key
+    const key = JSON.stringify([hook, name])
+    if (keys.has(key)) return new DuplicateHandler({ hook, handler: name })
+    keys.add(key)
+  }
+  return undefined
 }
 
 const ownerOf = (plugin: string | undefined) => plugin === undefined ? "the spine's options" : `plugin "${plugin}"`

@@ -40,6 +40,39 @@ export class DuplicateProvider extends Data.TaggedError("DuplicateProvider")<{
 }
 
 /**
+ * Two plugins of one name: most often one plugin registered twice, whose
+ * hooks would run twice.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicatePlugin extends Data.TaggedError("DuplicatePlugin")<{
+  readonly plugin: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Plugin "${this.plugin}" is registered more than once`
+  }
+}
+
+/**
+ * Two handlers of one name on one extension point, which a `HookRejected`
+ * could not tell apart.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateHandler extends Data.TaggedError("DuplicateHandler")<{
+  readonly hook: string
+  readonly handler: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Extension point ${this.hook} has more than one handler named "${this.handler}"`
+  }
+}
+
+/**
  * The dependency graph has a cycle. `cycle` starts and ends with the same
  * package.
  *
@@ -326,4 +359,11 @@ export type ValidationError =
  * @since 0.1.0
  * @category models
  */
-export type SpineError = ValidationError | InvalidConfig | PackageInitFailed | PackageInitTimeout | HookTimeout
+export type SpineError =
+  | ValidationError
+  | DuplicatePlugin
+  | DuplicateHandler
+  | InvalidConfig
+  | PackageInitFailed
+  | PackageInitTimeout
+  | HookTimeout

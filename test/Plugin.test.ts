@@ -151,3 +151,52 @@ describe("plugins", () => {
       ])
     }))
 })
+
+describe("registration mistakes", () => {
+  const boot = (options: {
+    readonly plugins?: ReadonlyArray<Plugin.Plugin<ReadonlyArray<Package.Any>, Spine.Spine>>
+    readonly handlers?: ReadonlyArray<Plugin.Handler>
+  }) => {
+    const started: Array<string> = []
+    const Clock = Context.GenericTag<"Clock", number>("plugin/Clock")
+    const clock = Package.make({
+      name: "clock",
+      version: "1.0.0",
+      provides: Clock,
+      layer: Layer.sync(Clock, () => started.push("clock"))
+    })
+    return Effect.map(
+      Effect.flip(Effect.scoped(Layer.build(Spine.layer({ packages: [clock], ...options })))),
+      (error) => ({ error, started })
+    )
+  }
+
+  it.effect("a plugin registered twice (or two of one name) fails the boot with DuplicatePlugin before any start", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const audit = Plugin.make({ name: "audit", hooks: { afterInit: Effect.sync(() => log.push("audit")) } })
+      const { error, started } = yield* boot({ plugins: [audit, Plugin.make({ name: "metrics" }), audit] })
+      expect(error).toMatchObject({ _tag: "DuplicatePlugin", plugin: "audit" })
+      expect(error.message).toBe(`Plugin "audit" is registered more than once`)
+      expect(started).toEqual([])
+      expect(log).toEqual([])
+    }))
+
+  it.effect("two handlers of one name on one extension point fail the boot with DuplicateHandler", () =>
+    Effect.gen(function*() {
+      const allow = Plugin.handle(BeforeAuth, "allow-list", () => Effect.void)
+      const other = Plugin.handle(AfterAuth, "allow-list", () => Effect.void)
+      // one name on two points is fine
+      const ok = yield* Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages: [], handlers: [allow, other] }))))
+      expect(ok._tag).toBe("Success")
+      const { error, started } = yield* boot({
+        handlers: [allow],
+        plugins: [
+          Plugin.make({ name: "guard", handlers: [Plugin.handle(BeforeAuth, "allow-list", () => Effect.void)] })
+        ]
+      })
+      expect(error).toMatchObject({ _tag: "DuplicateHandler", hook: "auth/beforeAuth", handler: "allow-list" })
+      expect(error.message).toBe(`Extension point auth/beforeAuth has more than one handler named "allow-list"`)
+      expect(started).toEqual([])
+    }))
+})
