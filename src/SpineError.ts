@@ -278,10 +278,12 @@ export class HookTimeout extends Data.TaggedError("HookTimeout")<{
  */
 export class PackageNotFound extends Data.TaggedError("PackageNotFound")<{
   readonly package: string
+  /** Where it was looked for, when that was one plugin's packages. */
+  readonly plugin?: string | undefined
 }> {
   /** @since 0.1.0 */
   override get message(): string {
-    return `No package named "${this.package}"`
+    return `No package named "${this.package}"${this.plugin === undefined ? "" : ` in plugin "${this.plugin}"`}`
   }
 }
 

@@ -3,7 +3,8 @@
  * packages with test-friendly defaults (short timeouts, no scheduled health
  * checks), and `override`, `failing` and `hanging` replace one package's layer
  * while keeping its metadata and place in the graph. Partial mocks of a
- * package's service are made with `Package.mock`.
+ * package's service are made with `Package.mock`; `replacePackages` puts such
+ * packages in place of those a plugin contributes.
  *
  * @example
  * ```ts
@@ -24,7 +25,9 @@
  */
 import { Effect, Layer } from "effect"
 import * as Package from "../Package.js"
+import type * as Plugin from "../Plugin.js"
 import * as Spine from "../Spine.js"
+import { PackageNotFound } from "../SpineError.js"
 
 /**
  * The defaults `SpineTest.layer` uses when the caller sets none: a package
@@ -112,5 +115,36 @@ export const failing = <Id, Service, R, Gated extends boolean, E>(
 export const hanging = <Id, Service, R, Gated extends boolean>(
   pkg: Package.Package<Id, Service, R, Gated>
 ): Package.Package<Id, Service, R, Gated> => withLayer(pkg, Layer.effect(pkg.provides, Effect.never))
+
+/**
+ * The plugin with some of its packages replaced, each by the package of the
+ * same name given (a `Package.mock`, an `override`, a `failing` or `hanging`
+ * one); its hooks, handlers and other packages stay. For a package a plugin
+ * contributes, which a test cannot list in place of the original. Throws
+ * `PackageNotFound` for a replacement the plugin does not contribute.
+ *
+ * @example
+ * ```ts
+ * const TestLive = SpineTest.layer({
+ *   packages: [],
+ *   plugins: [SpineTest.replacePackages(AccountsPlugin, [Package.mock(DatabasePackage, { findUser })])]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const replacePackages = <Packages extends ReadonlyArray<Package.Any>, R>(
+  plugin: Plugin.Plugin<Packages, R>,
+  replacements: ReadonlyArray<Packages[number]>
+): Plugin.Plugin<Packages, R> => {
+  const byName = new Map(replacements.map((pkg) => [pkg.name, pkg]))
+  for (const name of byName.keys()) {
+    if (!plugin.packages.some((pkg) => pkg.name === name)) {
+      throw new PackageNotFound({ package: name, plugin: plugin.name })
+    }
+  }
+  return { ...plugin, packages: plugin.packages.map((pkg) => byName.get(pkg.name) ?? pkg) }
+}
 
 const withLayer = Package.withLayer

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Either, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
-import { Package, Registry, Spine } from "../../src/index.js"
+import { Package, Plugin, Registry, Spine } from "../../src/index.js"
 import * as SpineTest from "../../src/testing/SpineTest.js"
 import { runWithClock } from "../utils.js"
 
@@ -248,6 +248,41 @@ describe("SpineTest.override", () => {
       expect(app.built).toEqual([])
       expect(Package.info(database)).toEqual(Package.info(app.database))
     }))
+})
+
+describe("SpineTest.replacePackages", () => {
+  it.effect("serves a plugin's package by a mock; the plugin's hooks and other packages stay", () =>
+    Effect.gen(function*() {
+      const { built, database, users } = makeApp()
+      const log: Array<string> = []
+      const plugin = Plugin.make({
+        name: "accounts",
+        packages: [database, users],
+        hooks: { afterInit: Effect.sync(() => log.push("accounts ready")) }
+      })
+      const ada = { id: 1, name: "ada" }
+      const mocked = SpineTest.replacePackages(plugin, [
+        Package.mock(database, { findUser: () => Effect.succeed(Option.some(ada)) })
+      ])
+      const name = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(SpineTest.layer({ packages: [], plugins: [mocked] })),
+        (context) => Context.get(context, Users).name(1)
+      ))
+      expect(name).toBe("ada")
+      expect(built).toEqual([])
+      expect(log).toEqual(["accounts ready"])
+      expect(mocked.packages.map((pkg) => pkg.name)).toEqual(["database", "users"])
+      expect(plugin.packages[0]).toBe(database)
+    }))
+
+  it("throws PackageNotFound for a replacement the plugin does not contribute", () => {
+    const { database, search, users } = makeApp()
+    const plugin = Plugin.make({ name: "accounts", packages: [database, users] })
+    // a package of another plugin: typed out, and refused when the types are bypassed
+    // @ts-expect-error search is not one of the plugin's packages
+    const replace = () => SpineTest.replacePackages(plugin, [search])
+    expect(replace).toThrow(`No package named "search" in plugin "accounts"`)
+  })
 })
 
 describe("SpineTest.failing", () => {
