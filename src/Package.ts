@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Config, ConfigError, Context, Schedule } from "effect"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pipeable } from "effect/Pipeable"
 import type { HealthDetail } from "./Health.js"
@@ -325,8 +325,9 @@ const toDependency = (requirement: Requirement): Dependency =>
 const isTagWithRange = (requirement: Requirement): requirement is readonly [AnyTag, string] =>
   Array.isArray(requirement)
 
+/** A duration; one that cannot be read (from a JavaScript caller) becomes zero, which validation rejects. */
 const decodeDuration = (input: Duration.DurationInput | undefined): Duration.Duration | undefined =>
-  input === undefined ? undefined : Duration.decode(input)
+  input === undefined ? undefined : Option.getOrElse(Duration.decodeUnknown(input), () => Duration.zero)
 
 /**
  * @since 0.1.0

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { Duration } from "effect"
 import { Context, Effect, Either, Exit, Layer } from "effect"
 import { Package, Registry, Spine } from "../src/index.js"
 
@@ -153,6 +154,19 @@ describe("Registry.validate", () => {
     )
     const badRange = Package.make({ ...cacheFields, requires: [[Logger, "not a range"]] })
     expect(errorOf([logger, badRange])).toMatchObject({ _tag: "InvalidPackage", package: "cache" })
+  })
+
+  it("rejects a timeout that is not a positive duration, as a JavaScript caller may pass it", () => {
+    const inputs: ReadonlyArray<unknown> = ["30s", "-1 seconds", 0, -5, NaN, "soon", {}]
+    for (const input of inputs) {
+      const init = (): Package.Any => Package.make({ ...loggerFields, initTimeout: input as Duration.DurationInput })
+      expect(errorOf([init()]).message).toBe(
+        `Package "logger" is invalid: initTimeout must be a positive duration, such as "30 seconds"`
+      )
+      const stop = (): Package.Any => Package.make({ ...loggerFields, stopTimeout: input as Duration.DurationInput })
+      expect(errorOf([stop()])).toMatchObject({ _tag: "InvalidPackage", package: "logger" })
+    }
+    expect(Either.isRight(Registry.validate([Package.make({ ...loggerFields, initTimeout: Infinity })]))).toBe(true)
   })
 
   it.effect("Spine.layer fails with the validation error before anything starts", () =>

@@ -1,4 +1,4 @@
-import { Context, Either, Graph, Option } from "effect"
+import { Context, Duration, Either, Graph, Option } from "effect"
 import * as semver from "semver"
 import type * as Package from "../Package.js"
 import {
@@ -155,6 +155,12 @@ const startOrder = (nodes: ReadonlyArray<Node>): Array<number> => {
 const describeProblem = (pkg: Package.Any): string | undefined => {
   if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
   if (semver.valid(pkg.version) !== pkg.version) return `version "${pkg.version}" is not semver`
+  for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
+    // Package.make reads a negative, NaN or unreadable input as zero
+    if (timeout !== undefined && !Duration.greaterThan(timeout, Duration.zero)) {
+      return `${field} must be a positive duration, such as "30 seconds"`
+    }
+  }
   for (const dependency of pkg.requires) {
     if (dependency.range !== undefined && semver.validRange(dependency.range) === null) {
       return `range "${dependency.range}" for ${dependency.tag.key} is not a semver range`

@@ -2,7 +2,7 @@
  * Property tests of validation: a random valid graph with one defect put in
  * (a duplicate name or provider, a cycle, a missing dependency, a version out
  * of range, a required package on an optional or feature-gated one, an
- * invalid package, bad configuration). Booting it must fail with that defect's
+ * invalid version or timeout, bad configuration). Booting it must fail with that defect's
  * tagged error, naming the packages involved, before any package starts.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -11,7 +11,10 @@ import type { Package as P } from "../../src/index.js"
 import { Package, Spine } from "../../src/index.js"
 
 type Defect =
-  | { readonly kind: "duplicate-name" | "duplicate-provider" | "missing" | "invalid-version"; readonly at: number }
+  | {
+    readonly kind: "duplicate-name" | "duplicate-provider" | "missing" | "invalid-version" | "invalid-timeout"
+    readonly at: number
+  }
   | { readonly kind: "cycle"; readonly at: number; readonly pick: number }
   | { readonly kind: "version"; readonly at: number; readonly pick: number }
   | { readonly kind: "optional" | "feature"; readonly pick: number }
@@ -36,7 +39,10 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 30 }).chai
         kind: fc.constantFrom("duplicate-name" as const, "duplicate-provider" as const, "missing" as const),
         at: fc.nat({ max: size - 1 })
       }),
-      fc.record({ kind: fc.constant("invalid-version" as const), at: fc.nat({ max: size - 1 }) }),
+      fc.record({
+        kind: fc.constantFrom("invalid-version" as const, "invalid-timeout" as const),
+        at: fc.nat({ max: size - 1 })
+      }),
       fc.record({ kind: fc.constant("cycle" as const), at: fc.nat({ max: size - 1 }), pick: fc.nat() }),
       fc.record({ kind: fc.constant("version" as const), at: fc.nat({ max: size - 1 }), pick: fc.nat() }),
       fc.record({ kind: fc.constantFrom("optional" as const, "feature" as const), pick: fc.nat() }),
@@ -66,6 +72,7 @@ const build = ({ defect, deps }: Scenario, started: Array<string>) => {
   const optional = new Set<number>()
   const gated = new Set<number>()
   const versions = deps.map(() => "1.2.3")
+  const zeroTimeout = new Set<number>()
   const extra: Array<P.Any> = []
   const make = (index: number, name = nameOf(index), tag = tagOf(index)) =>
     Package.make({
@@ -75,6 +82,7 @@ const build = ({ defect, deps }: Scenario, started: Array<string>) => {
       requires: requires[index],
       optional: optional.has(index),
       ...(gated.has(index) ? { feature: "beta" } : {}),
+      ...(zeroTimeout.has(index) ? { initTimeout: 0 } : {}),
       config: Config.integer(`PORT_${index}`),
       layer: () => Layer.sync(tag, () => started.push(name))
     })
@@ -97,6 +105,11 @@ const build = ({ defect, deps }: Scenario, started: Array<string>) => {
     }
     case "invalid-version": {
       versions[defect.at] = "1.2"
+      expected = { _tag: "InvalidPackage", package: nameOf(defect.at) }
+      break
+    }
+    case "invalid-timeout": {
+      zeroTimeout.add(defect.at)
       expected = { _tag: "InvalidPackage", package: nameOf(defect.at) }
       break
     }
