@@ -29,6 +29,7 @@ import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
 import * as manage from "./internal/manage.js"
+import * as spineOptions from "./internal/options.js"
 import * as scheduler from "./internal/scheduler.js"
 import type { PackageState, SpineEvent, SpinePhase, TimelineEntry } from "./Lifecycle.js"
 import * as Metrics from "./Metrics.js"
@@ -245,8 +246,8 @@ export const layer = <
     ]
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
-      const duplicate = duplicateOf(plugins, handlers)
-      if (duplicate !== undefined) return yield* Effect.fail(duplicate)
+      const mistake = spineOptions.check(options) ?? duplicateOf(plugins, handlers)
+      if (mistake !== undefined) return yield* Effect.fail(mistake)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
       const resolved = yield* Either.match(graph.resolve(packages, context), {
         onLeft: Effect.fail,

@@ -40,6 +40,24 @@ export class DuplicateProvider extends Data.TaggedError("DuplicateProvider")<{
 }
 
 /**
+ * An option of `Spine.layer` that cannot be used, such as a timeout that is
+ * not a positive duration.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
+  /** The option's path, such as `defaults.initTimeout`. */
+  readonly option: string
+  readonly reason: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `Spine option ${this.option} ${this.reason}`
+  }
+}
+
+/**
  * Two plugins of one name: most often one plugin registered twice, whose
  * hooks would run twice.
  *
@@ -363,6 +381,7 @@ export type ValidationError =
  */
 export type SpineError =
   | ValidationError
+  | InvalidOptions
   | DuplicatePlugin
   | DuplicateHandler
   | InvalidConfig

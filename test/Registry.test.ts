@@ -169,6 +169,36 @@ describe("Registry.validate", () => {
     expect(Either.isRight(Registry.validate([Package.make({ ...loggerFields, initTimeout: Infinity })]))).toBe(true)
   })
 
+  it.effect("Spine.layer fails with InvalidOptions for a spine timeout or interval that is not a positive duration", () =>
+    Effect.gen(function*() {
+      let built = false
+      const watched = Package.make({
+        ...loggerFields,
+        layer: Layer.sync(Logger, () => {
+          built = true
+          return { log: () => {} }
+        })
+      })
+      const cases: ReadonlyArray<readonly [Parameters<typeof Spine.layer>[0], string, string]> = [
+        [
+          { packages: [watched], defaults: { initTimeout: "30s" as Duration.DurationInput } },
+          "defaults.initTimeout",
+          `"30s"`
+        ],
+        [{ packages: [watched], defaults: { stopTimeout: -1 } }, "defaults.stopTimeout", "-1"],
+        [{ packages: [watched], health: { interval: 0 } }, "health.interval", "0"],
+        [{ packages: [watched], health: { timeout: "0 seconds" } }, "health.timeout", `"0 seconds"`]
+      ]
+      for (const [options, option, shown] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(Spine.layer(options))))
+        expect(error).toMatchObject({ _tag: "InvalidOptions", option })
+        expect(error.message).toBe(
+          `Spine option ${option} must be a positive duration, such as "30 seconds" (got ${shown})`
+        )
+      }
+      expect(built).toBe(false)
+    }))
+
   it.effect("Spine.layer fails with the validation error before anything starts", () =>
     Effect.gen(function*() {
       let built = false

@@ -1,4 +1,4 @@
-import { Context, Duration, Either, Graph, Option } from "effect"
+import { Context, Either, Graph, Option } from "effect"
 import * as semver from "semver"
 import type * as Package from "../Package.js"
 import {
@@ -11,6 +11,7 @@ import {
   RequiredDependsOnOptional,
   type ValidationError
 } from "../SpineError.js"
+import { isPositive } from "./options.js"
 
 /** A package placed in the graph. */
 export interface Node {
@@ -156,8 +157,7 @@ const describeProblem = (pkg: Package.Any): string | undefined => {
   if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
   if (semver.valid(pkg.version) !== pkg.version) return `version "${pkg.version}" is not semver`
   for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
-    // Package.make reads a negative, NaN or unreadable input as zero
-    if (timeout !== undefined && !Duration.greaterThan(timeout, Duration.zero)) {
+    if (timeout !== undefined && !isPositive(timeout)) {
       return `${field} must be a positive duration, such as "30 seconds"`
     }
   }

@@ -1,0 +1,32 @@
+import { Duration, Option } from "effect"
+import { InvalidOptions } from "../SpineError.js"
+
+/** Whether a duration is longer than zero (`Package.make` reads a negative, NaN or unreadable one as zero). */
+export const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
+
+/**
+ * The first of the spine's duration options that is not a positive duration,
+ * as a JavaScript caller may pass it (`"30s"`, `-1`, `0`): checked before the
+ * options are read, where Effect would throw or read zero (every start timed
+ * out, a health loop that never rests).
+ */
+export const check = (options: {
+  readonly defaults?: { readonly initTimeout?: unknown; readonly stopTimeout?: unknown } | undefined
+  readonly health?: { readonly interval?: unknown; readonly timeout?: unknown } | undefined
+}): InvalidOptions | undefined => {
+  const durations = [
+    ["defaults.initTimeout", options.defaults?.initTimeout],
+    ["defaults.stopTimeout", options.defaults?.stopTimeout],
+    ["health.interval", options.health?.interval],
+    ["health.timeout", options.health?.timeout]
+  ] as const
+  for (const [option, input] of durations) {
+    if (input === undefined) continue
+    const decoded = Duration.decodeUnknown(input)
+    if (Option.isNone(decoded) || !isPositive(decoded.value)) {
+      const shown = typeof input === "string" ? `"${input}"` : typeof input === "number" ? String(input) : typeof input
+      return new InvalidOptions({ option, reason: `must be a positive duration, such as "30 seconds" (got ${shown})` })
+    }
+  }
+  return undefined
+}
