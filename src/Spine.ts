@@ -28,6 +28,7 @@ import { reasonOf } from "./internal/cause.js"
 import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
+import * as lifecycle from "./internal/hooks.js"
 import * as manage from "./internal/manage.js"
 import * as spineOptions from "./internal/options.js"
 import * as scheduler from "./internal/scheduler.js"
@@ -39,9 +40,6 @@ import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
 import {
   type DependencyNotRunning,
-  DuplicateHandler,
-  DuplicatePlugin,
-  HookTimeout,
   type PackageHasDependents,
   PackageNotFound,
   type SpineError,
@@ -240,13 +238,9 @@ export const layer = <
     const packages = [...options.packages, ...plugins.flatMap((plugin) => plugin.packages)]
     const handlers = [...(options.handlers ?? []), ...plugins.flatMap((plugin) => plugin.handlers)]
     const extensions = Plugin.extensions(handlers)
-    const hooks: ReadonlyArray<readonly [plugin: string | undefined, hooks: Plugin.Hooks<Spine>]> = [
-      [undefined, options.hooks ?? {}],
-      ...plugins.map((plugin) => [plugin.name, plugin.hooks] as const)
-    ]
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
-      const mistake = spineOptions.check(options) ?? duplicateOf(plugins, handlers)
+      const mistake = spineOptions.check(options) ?? lifecycle.duplicateOf(plugins, handlers)
       if (mistake !== undefined) return yield* Effect.fail(mistake)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
       const resolved = yield* Either.match(graph.resolve(packages, context), {
@@ -275,64 +269,29 @@ export const layer = <
       const service = makeService(manager)
       const announce = Context.getOption(context, Announce)
       if (Option.isSome(announce)) announce.value.announce(service)
-      /**
-       * One hook, with the `Spine` service, within the init timeout at boot
-       * and the stop timeout at shutdown; interrupted past it (also inside the
-       * shutdown's finalizer), and not waited for if it ignores interruption.
-       */
-      const within = (
-        hook: HookTimeout["hook"],
-        plugin: string | undefined,
-        effect: Effect.Effect<unknown, never, Spine>,
-        timeout: Duration.Duration
-      ) =>
-        Effect.timeoutFail(Effect.interruptible(Effect.disconnect(Effect.provideService(effect, Spine, service))), {
-          duration: timeout,
-          onTimeout: () => new HookTimeout({ hook, plugin, timeout })
-        })
-      /** The spine's hook for a moment, then every plugin's, in order. */
-      const each = <E>(
-        moment: keyof Plugin.Hooks<Spine>,
-        run: (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) => Effect.Effect<void, E>
-      ) =>
-        Effect.forEach(hooks, ([plugin, hook]) => {
-          const effect = hook[moment]
-          return effect === undefined ? Effect.void : run(plugin, effect)
-        }, { discard: true })
-      /** At boot, a hook that dies or times out fails the boot. */
-      const atBoot =
-        (hook: "beforeInit" | "onInitialize" | "afterInit") =>
-        (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) =>
-          Effect.asVoid(within(hook, plugin, effect, runtime.defaults.initTimeout))
-      /** At shutdown, it is logged and the shutdown goes on, so that every package is still released. */
-      const atShutdown =
-        (hook: "beforeShutdown" | "afterShutdown") =>
-        (plugin: string | undefined, effect: Effect.Effect<unknown, never, Spine>) =>
-          Effect.catchAllCause(within(hook, plugin, effect, runtime.defaults.stopTimeout), (cause) => {
-            const timedOut = Cause.failureOption(cause)
-            return Option.isSome(timedOut)
-              ? Effect.logError(`${timedOut.value.message}; interrupted, the shutdown goes on`)
-              : Effect.logError(`${hook} hook of ${ownerOf(plugin)} failed`, cause)
-          })
+      const hooks = lifecycle.make({
+        hooks: options.hooks ?? {},
+        plugins,
+        provide: (hook) => Effect.provideService(hook, Spine, service),
+        initTimeout: runtime.defaults.initTimeout,
+        stopTimeout: runtime.defaults.stopTimeout
+      })
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {
           yield* manage.stop(manager)
           yield* manage.settled(manager)
           yield* monitor.stop(health)
-          yield* each("beforeShutdown", atShutdown("beforeShutdown"))
+          yield* hooks.shutdown("beforeShutdown")
           yield* scheduler.release(runtime, exit)
-          yield* each("afterShutdown", atShutdown("afterShutdown"))
+          yield* hooks.shutdown("afterShutdown")
           yield* scheduler.setPhase(runtime, "stopped")
         }).pipe(Effect.withSpan("spine.shutdown", { root: true }))
       )
-      yield* each("beforeInit", atBoot("beforeInit"))
+      yield* hooks.boot("beforeInit")
       yield* scheduler.boot(runtime)
       runtime.booted = true
-      yield* Effect.forEach(plugins, (plugin) => {
-        const effect = plugin.onInitialize
-        return effect === undefined ? Effect.void : atBoot("onInitialize")(plugin.name, effect)
-      }, { discard: true })
-      yield* each("afterInit", atBoot("afterInit"))
+      yield* hooks.boot("onInitialize")
+      yield* hooks.boot("afterInit")
       yield* scheduler.setPhase(runtime, "ready")
       return { runtime, health, service }
     }).pipe(Effect.withSpan("spine.boot", { attributes: { "spine.packages": packages.length } }))
@@ -445,28 +404,6 @@ const finiteValues = (name: string, values: Readonly<Record<string, number>>) =>
     Object.fromEntries(kept)
   )
 }
-
-/** The first plugin name, or handler name on one extension point, registered twice. */
-const duplicateOf = (
-  plugins: ReadonlyArray<Plugin.Any>,
-  handlers: ReadonlyArray<Plugin.Handler>
-): DuplicatePlugin | DuplicateHandler | undefined => {
-  const names = new Set<string>()
-  for (const { name } of plugins) {
-    if (names.has(name)) return new DuplicatePlugin({ plugin: name })
-    names.add(name)
-  }
-  const keys = new Set<string>()
-  for (const { hook, name } of handlers) {
-    // JSON: no hook and handler names can join into another pair's key
-    const key = JSON.stringify([hook, name])
-    if (keys.has(key)) return new DuplicateHandler({ hook, handler: name })
-    keys.add(key)
-  }
-  return undefined
-}
-
-const ownerOf = (plugin: string | undefined) => plugin === undefined ? "the spine's options" : `plugin "${plugin}"`
 
 const date = (millis: number | undefined) => millis === undefined ? undefined : new Date(millis)
 

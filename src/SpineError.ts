@@ -269,8 +269,9 @@ export class PackageStopTimeout extends Data.TaggedError("PackageStopTimeout")<{
 /**
  * A lifecycle hook, or a plugin's `onInitialize`, did not finish within its
  * limit: the init timeout at boot, which then fails, and the stop timeout at
- * shutdown, where it is only logged. The hook is interrupted; one that
- * ignores interruption runs on, left behind.
+ * shutdown, where it is only logged. The hook is interrupted and waited for
+ * while it unwinds, at most the stop timeout; one that takes longer runs on,
+ * left behind.
  *
  * @since 0.1.0
  * @category errors

@@ -384,9 +384,10 @@ describe("Spine.layer", () => {
           defaults: { stopTimeout: "2 seconds" }
         }))).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       )
-      yield* TestClock.adjust("1999 millis")
+      // 2 s for the spine's hook; 2 s for the plugin's, then 2 s more waiting for it to unwind, which it never does
+      yield* TestClock.adjust("5999 millis")
       expect(log).not.toContain("release b")
-      yield* TestClock.adjust("2001 millis")
+      yield* TestClock.adjust("1 millis")
       expect(log.slice(-4)).toEqual(["release b", "released b", "release a", "released a"])
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("2 seconds")
@@ -396,6 +397,87 @@ describe("Spine.layer", () => {
         "beforeShutdown hook of plugin \"stuck\" did not finish within 2s; interrupted, the shutdown goes on",
         "afterShutdown hook of the spine's options did not finish within 2s; interrupted, the shutdown goes on"
       ])
+    }))
+
+  it.effect("waits for an interrupted hook to unwind, at most the stop timeout, before releasing the packages", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      /** Never ends by itself; interrupted, takes `ms` to clean up. */
+      const hook = (name: string, ms: number) =>
+        Effect.onInterrupt(Effect.never, () => Effect.zipRight(Effect.sleep(ms), Effect.sync(() => log.push(name))))
+      const run = (hooks: Spine.Hooks, interruptAt?: number) =>
+        Effect.gen(function*() {
+          log.length = 0
+          const fiber = yield* Effect.fork(Effect.scoped(Layer.build(Spine.layer({
+            packages: [a.pkg],
+            hooks,
+            defaults: { initTimeout: "3 seconds", stopTimeout: "2 seconds" }
+          }))))
+          if (interruptAt !== undefined) {
+            yield* TestClock.adjust(interruptAt)
+            yield* Fiber.interruptFork(fiber)
+          }
+          for (let second = 0; second < 10; second++) yield* TestClock.adjust("1 second")
+          yield* Fiber.await(fiber)
+          return [...log]
+        })
+      // past the init timeout; the boot interrupted; past the stop timeout at shutdown
+      expect(yield* run({ afterInit: hook("unwound", 1000) })).toEqual([
+        "start a",
+        "acquired a",
+        "unwound",
+        "release a",
+        "released a"
+      ])
+      expect(yield* run({ afterInit: hook("unwound", 1000) }, 500)).toEqual([
+        "start a",
+        "acquired a",
+        "unwound",
+        "release a",
+        "released a"
+      ])
+      expect(yield* run({ beforeShutdown: hook("unwound", 1000) })).toEqual([
+        "start a",
+        "acquired a",
+        "unwound",
+        "release a",
+        "released a"
+      ])
+      // one that takes longer than the stop timeout to unwind is left behind
+      expect(yield* run({ beforeShutdown: hook("unwound", 3000) })).toEqual([
+        "start a",
+        "acquired a",
+        "release a",
+        "released a",
+        "unwound"
+      ])
+    }))
+
+  it.effect("runs and bounds the shutdown hooks when the shutdown comes from an interruption, as on SIGINT", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(
+        Layer.build(Spine.layer({
+          packages: [a.pkg],
+          hooks: {
+            beforeShutdown: Effect.zipRight(Effect.sync(() => log.push("beforeShutdown")), Effect.never),
+            afterShutdown: Effect.sync(() => log.push("afterShutdown"))
+          },
+          defaults: { stopTimeout: "2 seconds" }
+        })),
+        Effect.never
+      )))
+      yield* TestClock.adjust(0)
+      yield* Fiber.interruptFork(fiber)
+      yield* TestClock.adjust("1999 millis")
+      expect(log).toEqual(["start a", "acquired a", "beforeShutdown"])
+      yield* TestClock.adjust("1 millis")
+      expect(Exit.isInterrupted(yield* Fiber.await(fiber))).toBe(true)
+      expect(log.slice(3)).toEqual(["release a", "released a", "afterShutdown"])
     }))
 
   it.effect("fails the boot with HookTimeout when a boot hook hangs past the init timeout, and releases what started", () =>
