@@ -163,7 +163,7 @@ export const values = (
         const { count, sum } = state
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
         const [min, max] = count === 0 ? [0, 0] : [state.min, state.max]
-        if (Number.isFinite(sum + min + max)) {
+        if ([sum, min, max].every(Number.isFinite)) {
           bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
         }
       } else if (MetricState.isCounterState(state)) {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Context, Effect, Fiber, Layer, Metric, Redacted, Schema, TestClock } from "effect"
+import {
+  Config,
+  ConfigProvider,
+  Context,
+  Effect,
+  Fiber,
+  Layer,
+  Metric,
+  MetricBoundaries,
+  Redacted,
+  Schema,
+  TestClock
+} from "effect"
 import { Package, Report, Spine } from "../src/index.js"
 
 class Db extends Context.Tag("report/Db")<Db, { readonly queue: number }>() {}
@@ -232,11 +244,16 @@ describe("values JSON cannot carry", () => {
         })
       ]
       const gauge = Metric.gauge("report_odd_gauge")
+      const huge = Metric.histogram("report_huge_sizes", MetricBoundaries.linear({ start: 0, width: 1, count: 2 }))
       const report = yield* Effect.scoped(Effect.flatMap(
         Layer.build(Spine.layer({ packages, health: { enabled: false } })),
         (context) => {
           const spine = Context.get(context, Spine.Spine)
-          return Effect.zipRight(Effect.zipRight(spine.checkHealth(), Metric.set(gauge, NaN)), spine.report)
+          return spine.checkHealth().pipe(
+            Effect.zipRight(Metric.set(gauge, NaN)),
+            Effect.zipRight(Metric.update(huge, 1e308)),
+            Effect.zipRight(spine.report)
+          )
         }
       ))
       const plain = { rows: "12", at: "1970-01-01T00:00:00.000Z", tags: ["a"], self: "[Circular]" }
@@ -244,6 +261,12 @@ describe("values JSON cannot carry", () => {
       expect(report.packages[0].health?.details).toEqual(plain)
       expect(report.metrics.packages).toEqual({ "odd-values": { hits: 3 } })
       expect(report.metrics.application.map((value) => value.name)).not.toContain("report_odd_gauge")
+      // finite each, though their sum is not
+      expect(report.metrics.application.find((value) => value.name === "report_huge_sizes")).toMatchObject({
+        count: 1,
+        sum: 1e308,
+        max: 1e308
+      })
       expect(yield* Schema.decodeUnknown(Report.Report)(JSON.parse(JSON.stringify(report)))).toEqual(report)
     }))
 })

@@ -11,6 +11,9 @@ export const toJson = (value: unknown): unknown => convert("", () => value, [])
 const circular = "[Circular]"
 const unserializable = "[Unserializable]"
 
+const isObject = (value: unknown): value is object =>
+  (typeof value === "object" && value !== null) || typeof value === "function"
+
 /** One value, read by `read` (a property may be a getter that throws). */
 const convert = (key: string, read: () => unknown, ancestors: Array<object>): unknown => {
   try {
@@ -20,13 +23,31 @@ const convert = (key: string, read: () => unknown, ancestors: Array<object>): un
   }
 }
 
+/**
+ * JSON's own steps (`SerializeJSONProperty`): `toJSON`, then unboxing, then
+ * the value by its type. `ancestors` holds every object on the way here,
+ * those `toJSON` was called on included, so that a cycle through `toJSON`
+ * ends too.
+ */
 const plain = (key: string, input: unknown, ancestors: Array<object>): unknown => {
+  if (isObject(input) && ancestors.includes(input)) return circular
   let value = input
-  if ((typeof value === "object" && value !== null) || typeof value === "bigint") {
+  if (isObject(value) || typeof value === "bigint") {
     const toJSON = (value as { readonly toJSON?: unknown }).toJSON
-    if (typeof toJSON === "function") value = toJSON.call(value, key)
+    if (typeof toJSON === "function") {
+      if (isObject(input)) ancestors.push(input)
+      try {
+        value = toJSON.call(value, key)
+      } finally {
+        if (isObject(input)) ancestors.pop()
+      }
+      if (isObject(value) && ancestors.includes(value)) return circular
+    }
   }
-  if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf()
+  if (value instanceof Number) value = Number(value)
+  else if (value instanceof String) value = String(value)
+  else if (value instanceof Boolean) value = Boolean.prototype.valueOf.call(value)
+  else if (value instanceof BigInt) value = BigInt.prototype.valueOf.call(value)
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -37,21 +58,31 @@ const plain = (key: string, input: unknown, ancestors: Array<object>): unknown =
     case "bigint":
       return value.toString()
     case "object":
-      break
+      return value === null ? null : container(value, input, ancestors)
     default:
+      // undefined, a symbol, a function without toJSON: left out (null in an array)
       return undefined
   }
-  if (value === null) return null
-  if (ancestors.includes(value)) return circular
-  ancestors.push(value)
+}
+
+/** An array, set, map or other object, with `input` (whose `toJSON` it may be) among the ancestors. */
+const container = (value: object, input: unknown, ancestors: Array<object>): unknown => {
+  const own = isObject(input) && input !== value ? [input, value] : [value]
+  ancestors.push(...own)
   try {
-    if (Array.isArray(value) || value instanceof Set) {
+    if (Array.isArray(value)) {
+      const list: Array<unknown> = value
+      return Array.from(
+        { length: list.length },
+        (_, index) => convert(String(index), () => list[index], ancestors) ?? null
+      )
+    }
+    if (value instanceof Set) {
       return Array.from(value, (item: unknown, index) => convert(String(index), () => item, ancestors) ?? null)
     }
-    const object = value
-    const entries: Array<readonly [string, () => unknown]> = object instanceof Map
-      ? Array.from(object, ([name, item]: [unknown, unknown]) => [String(name), () => item] as const)
-      : Object.keys(object).map((name) => [name, () => (object as Record<string, unknown>)[name]] as const)
+    const entries: Array<readonly [string, () => unknown]> = value instanceof Map
+      ? Array.from(value, ([name, item]: [unknown, unknown]) => [String(name), () => item] as const)
+      : Object.keys(value).map((name) => [name, () => (value as Record<string, unknown>)[name]] as const)
     const result: Record<string, unknown> = {}
     for (const [name, read] of entries) {
       const converted = convert(name, read, ancestors)
@@ -62,6 +93,6 @@ const plain = (key: string, input: unknown, ancestors: Array<object>): unknown =
     }
     return result
   } finally {
-    ancestors.pop()
+    ancestors.length -= own.length
   }
 }

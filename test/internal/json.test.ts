@@ -59,6 +59,38 @@ describe("toJson", () => {
     expect(viaJson(plain)).toEqual(plain)
   }, { fastCheck: { numRuns: 500 } })
 
+  it("follows toJSON and unboxing as JSON does, and ends a cycle made through toJSON", () => {
+    class Node {
+      readonly children: Array<Node> = []
+      constructor(readonly name: string, readonly parent?: Node) {
+        parent?.children.push(this)
+      }
+      toJSON() {
+        return { name: this.name, parent: this.parent, children: [...this.children] }
+      }
+    }
+    const root = new Node("root")
+    new Node("leaf", root)
+    expect(toJson(root)).toEqual({ name: "root", children: [{ name: "leaf", parent: "[Circular]", children: [] }] })
+    const session: Record<string, unknown> = { id: 7 }
+    session.toJSON = () => ({ id: 7, self: session })
+    expect(toJson(session)).toEqual({ id: 7, self: "[Circular]" })
+
+    const jsonable = {
+      itself: {
+        a: 1,
+        toJSON() {
+          return this
+        }
+      },
+      version: Object.assign(() => "1.2.3", { toJSON: () => "1.2.3" }),
+      id: Object.assign(new String("internal"), { toString: () => "shown" }),
+      n: Object.assign(new Number(1), { [Symbol.toPrimitive]: () => 42 })
+    }
+    expect(toJson(jsonable)).toEqual(viaJson(jsonable))
+    expect(toJson(jsonable)).toEqual({ itself: { a: 1 }, version: "1.2.3", id: "shown", n: 42 })
+  })
+
   it("writes bigints as decimals, maps and sets as objects and arrays, cycles and throwing reads by name", () => {
     const value: Record<string, unknown> = {
       big: -12345678901234567890n,
@@ -76,6 +108,15 @@ describe("toJson", () => {
     }
     value.again = value.shared
     value.self = value
+    value.boxed = Object(12n)
+    const list = [1, 2, 3]
+    Object.defineProperty(list, 1, {
+      enumerable: true,
+      get: () => {
+        throw new Error("no")
+      }
+    })
+    value.getters = list
     expect(toJson(value)).toEqual({
       big: "-12345678901234567890",
       map: { 1: "one", two: "2" },
@@ -86,7 +127,9 @@ describe("toJson", () => {
       shared: [{ a: 1 }],
       toJSONThrows: "[Unserializable]",
       again: [{ a: 1 }],
-      self: "[Circular]"
+      self: "[Circular]",
+      boxed: "12",
+      getters: [1, "[Unserializable]", 3]
     })
     expect(Object.is((toJson(value) as { negativeZero: number }).negativeZero, 0)).toBe(true)
   })
