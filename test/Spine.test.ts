@@ -424,27 +424,10 @@ describe("Spine.layer", () => {
           return [...log]
         })
       // past the init timeout; the boot interrupted; past the stop timeout at shutdown
-      expect(yield* run({ afterInit: hook("unwound", 1000) })).toEqual([
-        "start a",
-        "acquired a",
-        "unwound",
-        "release a",
-        "released a"
-      ])
-      expect(yield* run({ afterInit: hook("unwound", 1000) }, 500)).toEqual([
-        "start a",
-        "acquired a",
-        "unwound",
-        "release a",
-        "released a"
-      ])
-      expect(yield* run({ beforeShutdown: hook("unwound", 1000) })).toEqual([
-        "start a",
-        "acquired a",
-        "unwound",
-        "release a",
-        "released a"
-      ])
+      const unwoundFirst = ["start a", "acquired a", "unwound", "release a", "released a"]
+      expect(yield* run({ afterInit: hook("unwound", 1000) })).toEqual(unwoundFirst)
+      expect(yield* run({ afterInit: hook("unwound", 1000) }, 500)).toEqual(unwoundFirst)
+      expect(yield* run({ beforeShutdown: hook("unwound", 1000) })).toEqual(unwoundFirst)
       // one that takes longer than the stop timeout to unwind is left behind
       expect(yield* run({ beforeShutdown: hook("unwound", 3000) })).toEqual([
         "start a",
