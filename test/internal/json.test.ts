@@ -75,6 +75,9 @@ describe("toJson", () => {
     const session: Record<string, unknown> = { id: 7 }
     session.toJSON = () => ({ id: 7, self: session })
     expect(toJson(session)).toEqual({ id: 7, self: "[Circular]" })
+    const parent: Record<string, unknown> = { name: "p" }
+    parent.child = { toJSON: () => parent }
+    expect(toJson(parent)).toEqual({ name: "p", child: "[Circular]" })
 
     const jsonable = {
       itself: {
