@@ -27,7 +27,7 @@ import { Effect, Layer } from "effect"
 import * as Package from "../Package.js"
 import type * as Plugin from "../Plugin.js"
 import * as Spine from "../Spine.js"
-import { PackageNotFound } from "../SpineError.js"
+import { DuplicatePackage, PackageNotFound } from "../SpineError.js"
 
 /**
  * The defaults `SpineTest.layer` uses when the caller sets none: a package
@@ -121,7 +121,8 @@ export const hanging = <Id, Service, R, Gated extends boolean>(
  * same name given (a `Package.mock`, an `override`, a `failing` or `hanging`
  * one); its hooks, handlers and other packages stay. For a package a plugin
  * contributes, which a test cannot list in place of the original. Throws
- * `PackageNotFound` for a replacement the plugin does not contribute.
+ * `PackageNotFound` for a replacement the plugin does not contribute, and
+ * `DuplicatePackage` for two replacements of one package.
  *
  * @example
  * ```ts
@@ -138,11 +139,13 @@ export const replacePackages = <Packages extends ReadonlyArray<Package.Any>, R>(
   plugin: Plugin.Plugin<Packages, R>,
   replacements: ReadonlyArray<Packages[number]>
 ): Plugin.Plugin<Packages, R> => {
-  const byName = new Map(replacements.map((pkg) => [pkg.name, pkg]))
-  for (const name of byName.keys()) {
-    if (!plugin.packages.some((pkg) => pkg.name === name)) {
-      throw new PackageNotFound({ package: name, plugin: plugin.name })
+  const byName = new Map<string, Package.Any>()
+  for (const pkg of replacements) {
+    if (byName.has(pkg.name)) throw new DuplicatePackage({ package: pkg.name })
+    if (!plugin.packages.some((own) => own.name === pkg.name)) {
+      throw new PackageNotFound({ package: pkg.name, plugin: plugin.name })
     }
+    byName.set(pkg.name, pkg)
   }
   return { ...plugin, packages: plugin.packages.map((pkg) => byName.get(pkg.name) ?? pkg) }
 }

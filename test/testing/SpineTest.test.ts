@@ -275,13 +275,16 @@ describe("SpineTest.replacePackages", () => {
       expect(plugin.packages[0]).toBe(database)
     }))
 
-  it("throws PackageNotFound for a replacement the plugin does not contribute", () => {
+  it("throws PackageNotFound for a replacement the plugin does not contribute, DuplicatePackage for two of one", () => {
     const { database, search, users } = makeApp()
     const plugin = Plugin.make({ name: "accounts", packages: [database, users] })
     // a package of another plugin: typed out, and refused when the types are bypassed
     // @ts-expect-error search is not one of the plugin's packages
     const replace = () => SpineTest.replacePackages(plugin, [search])
     expect(replace).toThrow(`No package named "search" in plugin "accounts"`)
+    const twice = () =>
+      SpineTest.replacePackages(plugin, [SpineTest.hanging(database), SpineTest.failing(database, "x")])
+    expect(twice).toThrow(`Package "database" is registered more than once`)
   })
 })
 
