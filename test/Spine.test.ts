@@ -541,6 +541,26 @@ describe("Spine.layer", () => {
       expect(JSON.stringify(invalid)).not.toContain("hunter2")
     }))
 
+  it.effect("says a secret is missing, where Effect says only <redacted>; a bad secret's value stays hidden", () =>
+    Effect.gen(function*() {
+      const Jwt = Context.GenericTag<"Jwt", number>("test/MissingSecret")
+      const jwt = Package.make({
+        name: "auth",
+        version: "1.0.0",
+        provides: Jwt,
+        config: Config.all({ secret: Config.redacted("JWT_SECRET"), pin: Config.redacted(Config.integer("JWT_PIN")) }),
+        layer: ({ secret }) => Layer.succeed(Jwt, Redacted.value(secret).length)
+      })
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(Spine.layer({ packages: [jwt] })))).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["JWT_PIN", "hunter2"]])))
+      )
+      if (error._tag !== "InvalidConfig") return expect.unreachable()
+      expect(error.issues).toEqual([
+        { package: "auth", path: "JWT_SECRET", message: "Expected JWT_SECRET to exist (a secret)" },
+        { package: "auth", path: "JWT_PIN", message: "<redacted>" }
+      ])
+    }))
+
   it.effect("exposes states, phase, events and the graph", () =>
     Effect.gen(function*() {
       const log: Array<string> = []

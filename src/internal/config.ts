@@ -3,6 +3,8 @@ import { Effect, Either } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
 
+const redacted = "<redacted>"
+
 /**
  * The leaves of a `ConfigError`, each with its path. Effect already redacts
  * `Config.redacted` values. Of the two sides of an `Or` (a fallback, such as
@@ -23,13 +25,13 @@ const issuesOf = (
       const chosen = found.length > 0 ? found : both
       return chosen.filter((issue, i) => chosen.findIndex((other) => other.path === issue.path) === i)
     }
-    default:
-      return [{
-        package: owner,
-        path: error.path.join("."),
-        message: error.message,
-        missing: error._op === "MissingData"
-      }]
+    default: {
+      const path = error.path.join(".")
+      const missing = error._op === "MissingData"
+      // Effect hides every message about a `Config.redacted` value; that one is missing gives nothing away
+      const message = missing && error.message === redacted ? `Expected ${path} to exist (a secret)` : error.message
+      return [{ package: owner, path, message, missing }]
+    }
   }
 }
 
