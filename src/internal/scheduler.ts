@@ -77,8 +77,6 @@ export interface Runtime {
   readonly timers: Timers.Timers
   /** Forks a daemon fiber with the caller's context, synchronously. */
   readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
-  /** Shared by first attempts, so a layer used by two packages is built once. */
-  readonly memoMap: L.MemoMap
   phase: SpinePhase
   /** Every package of the first boot has started: runtime changes are accepted from then until shutdown. */
   booted: boolean
@@ -109,7 +107,6 @@ export const make = Effect.fnUntraced(function*(options: {
     clock,
     timers: Timers.make(clock, fork),
     fork,
-    memoMap: yield* Layer.makeMemoMap,
     phase: "booting",
     booted: false,
     version: 0,
@@ -250,14 +247,15 @@ interface Built {
 
 /**
  * One attempt, run in a fiber of its own: build the layer into a fresh scope;
- * on failure or interruption, close that scope before ending.
+ * on failure or interruption, close that scope before ending. A first
+ * attempt builds with the walk's `memoMap`; a retry, whose layer that map
+ * holds as failed, with a MemoMap of its own.
  */
 const buildAttempt = (
-  runtime: Runtime,
   entry: Entry,
   layer: L.Layer<never, unknown, unknown>,
   deps: Context.Context<unknown>,
-  attempt: number
+  memoMap: L.MemoMap | undefined
 ): Effect.Effect<Built, unknown> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) =>
@@ -265,9 +263,9 @@ const buildAttempt = (
         Effect.exit(restore(
           Effect.flatMap(
             Effect.provide(
-              attempt === 1
-                ? Layer.buildWithMemoMap(layer, runtime.memoMap, scope)
-                : Layer.buildWithScope(layer, scope),
+              memoMap === undefined
+                ? Layer.buildWithScope(layer, scope)
+                : Layer.buildWithMemoMap(layer, memoMap, scope),
               deps
             ),
             (context) =>
@@ -293,6 +291,10 @@ type BootError = PackageInitFailed | PackageInitTimeout
 export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effect<void, BootError> =>
   Effect.gen(function*() {
     const { entries } = runtime
+    // one MemoMap per walk, as one `Layer.provide` build would have: a layer used by two packages is built once.
+    // Not one per spine: a MemoMap keeps a layer whose build failed, so a later `add` or `setFeature` of the same
+    // layer would get the old failure without building it again.
+    const memoMap = yield* Layer.makeMemoMap
     const done = yield* Deferred.make<void, BootError>()
     const settled = yield* Deferred.make<void>()
     const running = new Map<Entry, Fiber.RuntimeFiber<Built, unknown>>()
@@ -366,10 +368,12 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       deps: Context.Context<unknown>,
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
     ) => {
-      const attempt = ++entry.attempts
+      ++entry.attempts
       Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
-      const fiber = runtime.fork(Tracing.within(spans.get(entry), buildAttempt(runtime, entry, layer, deps, attempt)))
+      const fiber = runtime.fork(
+        Tracing.within(spans.get(entry), buildAttempt(entry, layer, deps, driver === undefined ? memoMap : undefined))
+      )
       running.set(entry, fiber)
       observeWithin(runtime, fiber, timeout, (result) => {
         if (abandoned.has(entry)) return releaseLate(result)

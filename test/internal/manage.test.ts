@@ -360,3 +360,121 @@ describe("runtime package management", () => {
       expect(afterReAdd - afterRemove).toBe(first)
     }))
 })
+
+// Each walk (the boot, an add, a flag turned on) builds with a MemoMap of its own: Effect's MemoMap keeps a layer
+// whose build failed, so a spine-wide one handed a later start of the same layer its old failure, unbuilt.
+/** A layer that fails (or hangs) on its first `bad` runs, then starts. */
+const transient = (name: string, bad: "fail" | "hang" = "fail") => {
+  const tag = Context.GenericTag<string, number>(`manage-memo/${name}`)
+  const runs = { count: 0 }
+  const layer = Layer.effect(
+    tag,
+    Effect.suspend(() => {
+      runs.count++
+      if (runs.count > 1) return Effect.succeed(runs.count)
+      return bad === "fail" ? Effect.fail(new Error(`${name}: not yet`)) : Effect.never
+    })
+  )
+  return { tag, runs, layer }
+}
+
+const bootSpine = (options: Spine.Options<ReadonlyArray<Package.Any>>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const spine = Context.get(yield* Layer.buildWithScope(Spine.layer(options), scope), Spine.Spine)
+    return { spine, close: Scope.close(scope, Exit.void) }
+  })
+
+describe("a layer that failed to start runs again on the next start", () => {
+  it.effect("setFeature on, failing; setFeature on again runs the layer again", () =>
+    Effect.gen(function*() {
+      const mail = transient("mail")
+      const pkg = Package.make({
+        name: "mail",
+        version: "1.0.0",
+        provides: mail.tag,
+        feature: "mail",
+        layer: mail.layer
+      })
+      const { close, spine } = yield* bootSpine({ packages: [pkg], features: { mail: false } })
+      const first = yield* Effect.flip(spine.setFeature("mail", true))
+      expect(first).toMatchObject({ _tag: "PackageInitFailed", package: "mail" })
+      const second = yield* Effect.exit(spine.setFeature("mail", true))
+      const state = yield* spine.state("mail")
+      yield* close
+      expect({ runs: mail.runs.count, second: Exit.isSuccess(second), state }).toEqual({
+        runs: 2,
+        second: true,
+        state: "ready"
+      })
+    }))
+
+  it.effect("add failing; add of the same package again runs the layer again", () =>
+    Effect.gen(function*() {
+      const cache = transient("cache")
+      const pkg = Package.make({ name: "cache", version: "1.0.0", provides: cache.tag, layer: cache.layer })
+      const { close, spine } = yield* bootSpine({ packages: [] })
+      const first = yield* Effect.flip(spine.add(pkg))
+      expect(first).toMatchObject({ _tag: "PackageInitFailed", package: "cache" })
+      expect(yield* spine.state("cache")).toBe("failed")
+      const second = yield* Effect.exit(spine.add(pkg))
+      const state = yield* spine.state("cache")
+      yield* close
+      expect({ runs: cache.runs.count, second: Exit.isSuccess(second), state }).toEqual({
+        runs: 2,
+        second: true,
+        state: "ready"
+      })
+    }))
+
+  it.effect("a start that timed out: the next setFeature on runs the layer again", () =>
+    Effect.gen(function*() {
+      const mail = transient("mail", "hang")
+      const pkg = Package.make({
+        name: "mail",
+        version: "1.0.0",
+        provides: mail.tag,
+        feature: "mail",
+        initTimeout: "200 millis",
+        layer: mail.layer
+      })
+      const { close, spine } = yield* bootSpine({ packages: [pkg], features: { mail: false } })
+      const first = yield* Effect.fork(Effect.flip(spine.setFeature("mail", true)))
+      yield* TestClock.adjust("200 millis")
+      expect(yield* Fiber.join(first)).toMatchObject({ _tag: "PackageInitTimeout", package: "mail" })
+      const second = yield* Effect.fork(Effect.exit(spine.setFeature("mail", true)))
+      yield* TestClock.adjust("200 millis")
+      const exit = yield* Fiber.join(second)
+      yield* close
+      expect({ runs: mail.runs.count, second: Exit.isSuccess(exit) }).toEqual({ runs: 2, second: true })
+    }))
+
+  it.effect("an optional dependent that failed at boot starts again when its dependency's flag comes back", () =>
+    Effect.gen(function*() {
+      const mail = Context.GenericTag<string, number>("manage-memo/mail2")
+      const digest = transient("digest")
+      const mailPkg = Package.make({
+        name: "mail",
+        version: "1.0.0",
+        provides: mail,
+        feature: "mail",
+        layer: Layer.succeed(mail, 1)
+      })
+      const digestPkg = Package.make({
+        name: "digest",
+        version: "1.0.0",
+        provides: digest.tag,
+        requires: [mail],
+        optional: true,
+        layer: digest.layer
+      })
+      const { close, spine } = yield* bootSpine({ packages: [mailPkg, digestPkg], features: { mail: true } })
+      expect(yield* spine.state("digest")).toBe("failed")
+      yield* spine.setFeature("mail", false)
+      expect(yield* spine.state("digest")).toBe("skipped")
+      yield* spine.setFeature("mail", true)
+      const state = yield* spine.state("digest")
+      yield* close
+      expect({ runs: digest.runs.count, state }).toEqual({ runs: 2, state: "ready" })
+    }))
+})
