@@ -390,7 +390,8 @@ const readable = (request: HttpServerRequest.HttpServerRequest) => request.metho
  * (`/readyz` 503 with each package's state, `/livez` 200) and until the last
  * package is released; provided above the spine, it serves once the spine
  * has booted. `/metrics` uses `SpineTelemetry.layer`'s scrape when that is
- * provided. Requests to `/livez` and `/readyz` make no trace spans:
+ * provided. It logs the address it listens on (at info level), so that with
+ * `port: 0` the port picked is known. Requests to `/livez` and `/readyz` make no trace spans:
  * orchestrators call them every few seconds, and they would drown the traces
  * that matter.
  *
@@ -414,6 +415,8 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
     })
     return HttpServer.serve()(Effect.suspend(() => served)).pipe(
       HttpMiddleware.withTracerDisabledWhen((request) => probes.has(pathOf(request.url))),
+      // "Listening on http://…": with `port: 0`, the only way to learn the port picked
+      HttpServer.withLogAddress,
       Layer.provide(SpineTelemetry.layerPrometheus),
       Layer.provide(NodeHttpServer.layer(createServer, {
         port: options.port,

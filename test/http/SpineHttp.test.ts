@@ -1,7 +1,7 @@
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Schedule, Schema, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Metric, Schedule, Schema, Scope } from "effect"
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
 import { Package, Report, Spine, SpineTelemetry } from "../../src/index.js"
@@ -355,6 +355,19 @@ describe("SpineHttp", () => {
       expect((yield* fetchText("/metrics")).status).toBe(200)
       expect(yield* fetchText("/report")).toEqual({ status: 503, text: "booting" })
       expect((yield* fetchText("/elsewhere")).status).toBe(404)
+    }))
+
+  it.scopedLive("logs the address it listens on, so that with port 0 the port picked is known", () =>
+    Effect.gen(function*() {
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => void logged.push(String(message)))
+      yield* Layer.build(SpineHttp.layer({ port: 0, host: "127.0.0.1" })).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      const line = logged.find((message) => message.startsWith("Listening on http://127.0.0.1:"))
+      const port = Number(line?.split(":").at(-1))
+      expect(port).toBeGreaterThan(0)
+      expect(yield* getLocal(port, "/livez")).toEqual({ status: 200, text: "ok" })
     }))
 
   it.scopedLive("booting: below the spine, it answers while packages start, and until the last is released", () =>
