@@ -21,17 +21,23 @@ import type * as SpineError from "../SpineError.js"
 
 /**
  * A method that needs a booted spine was called before `initialize()`
- * resolved.
+ * resolved, or after it failed (`failure` then says why): a failed spine
+ * stays failed, since `initialize()` returns the same boot; make a new
+ * `AuthSpine` to try again.
  *
  * @since 0.1.0
  * @category errors
  */
 export class NotInitialized extends Data.TaggedError("NotInitialized")<{
   readonly method: string
+  /** The message of the error `initialize()` rejected with, if it did. */
+  readonly failure?: string | undefined
 }> {
   /** @since 0.1.0 */
   override get message(): string {
-    return `AuthSpine.${this.method}() called before initialize() completed`
+    return this.failure === undefined
+      ? `AuthSpine.${this.method}() called before initialize() completed`
+      : `AuthSpine.${this.method}() called after initialize() failed (${this.failure}); make a new AuthSpine to retry`
   }
 }
 
@@ -221,6 +227,7 @@ export class AuthSpine<
   readonly #runtime: ManagedRuntime.ManagedRuntime<Spine.Spine, SpineError.SpineError>
   #boot: Promise<void> | undefined = undefined
   #ready = false
+  #failure: string | undefined = undefined
   #cleanup: Promise<void> | undefined = undefined
 
   constructor(options: Options<Packages, PluginList>) {
@@ -359,7 +366,9 @@ export class AuthSpine<
     // a failed boot has already released its packages; closing the runtime's
     // scope runs whatever finalizers remain (shutdown hooks, the phase)
     await Effect.runPromiseExit(this.#runtime.disposeEffect)
-    throw toError(exit.cause)
+    const error = toError(exit.cause)
+    this.#failure = error.message
+    throw error
   }
 
   async #stop(): Promise<void> {
@@ -374,7 +383,7 @@ export class AuthSpine<
     f: (spine: Spine.SpineService) => Effect.Effect<A, E>
   ): Promise<A> {
     if (this.#cleanup !== undefined) throw new AuthSpineError(new CleanedUp({ method }))
-    if (!this.#ready) throw new AuthSpineError(new NotInitialized({ method }))
+    if (!this.#ready) throw new AuthSpineError(new NotInitialized({ method, failure: this.#failure }))
     const exit = await this.#runtime.runPromiseExit(Effect.flatMap(Spine.Spine, f))
     if (Exit.isSuccess(exit)) return exit.value
     throw toError(exit.cause)

@@ -159,7 +159,11 @@ describe("AuthSpine", () => {
     // the failed boot is remembered, and nothing starts again
     const again = await rejection(spine.initialize())
     expect(again).toBe(error)
-    expect((await rejection(spine.getHealth())).error._tag).toBe("NotInitialized")
+    const after = await rejection(spine.getHealth())
+    expect(after.error._tag).toBe("NotInitialized")
+    expect(after.message).toBe(
+      `AuthSpine.getHealth() called after initialize() failed (${error.message}); make a new AuthSpine to retry`
+    )
     await spine.cleanup()
     expect(log.filter((line) => line === "start a")).toHaveLength(1)
   })
