@@ -40,6 +40,7 @@ import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
 import {
   type DependencyNotRunning,
+  type InvalidOptions,
   type PackageHasDependents,
   PackageNotFound,
   type SpineError,
@@ -426,7 +427,10 @@ const toTimelineEntry = (entry: scheduler.Entry): TimelineEntry => ({
  * @category models
  */
 export interface MainOptions<R = never, E = never> {
-  /** Between readiness turning `fail` and the release, for load balancers to notice. Default 0. */
+  /**
+   * Between readiness turning `fail` and the release, for load balancers to notice. Default 0. One that is not a
+   * duration fails `main` with `InvalidOptions` before anything starts.
+   */
   readonly shutdownDelay?: Duration.DurationInput | undefined
   /** Print the boot and shutdown tables. Default `true`. */
   readonly tables?: boolean | undefined
@@ -449,9 +453,13 @@ export interface MainOptions<R = never, E = never> {
 export const main = <ROut, E, E2 = never>(
   appLayer: Layer.Layer<Spine | ROut, E>,
   options: MainOptions<Spine | ROut, E2> = {}
-): Effect.Effect<void, E | E2> =>
+): Effect.Effect<void, E | E2 | InvalidOptions> => {
+  const mistake = spineOptions.checkShutdownDelay(options.shutdownDelay)
+  if (mistake !== undefined) {
+    return Effect.zipRight(Console.error(`Not started: ${mistake.message}`), Effect.fail(mistake))
+  }
   // the scope also closes when `main` is interrupted during the boot: what was built below the spine is released
-  Effect.acquireUseRelease(Scope.make(), (scope): Effect.Effect<void, E | E2> =>
+  return Effect.acquireUseRelease(Scope.make(), (scope): Effect.Effect<void, E | E2> =>
     Effect.gen(function*() {
       const tables = options.tables ?? true
       const booted = yield* Effect.exit(Layer.buildWithScope(appLayer, scope))
@@ -478,6 +486,7 @@ export const main = <ROut, E, E2 = never>(
         if (options.keepAlive ?? true) yield* Effect.never
       }).pipe(Effect.onExit((exit) => shutdown(exit)))
     }), (scope, exit) => Scope.close(scope, exit))
+}
 
 /**
  * Runs `effect` with SIGTERM ignored: a second SIGTERM (a process manager

@@ -40,8 +40,8 @@ export class DuplicateProvider extends Data.TaggedError("DuplicateProvider")<{
 }
 
 /**
- * An option of `Spine.layer` that cannot be used, such as a timeout that is
- * not a positive duration.
+ * An option of `Spine.layer` (or `Spine.main`'s `shutdownDelay`) that cannot
+ * be used, such as a timeout that is not a positive duration.
  *
  * @since 0.1.0
  * @category errors

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { Duration } from "effect"
 import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
 import { createServer } from "node:net"
 import { Package, Spine, SpineHttp } from "../src/index.js"
@@ -83,6 +84,30 @@ describe("Spine.runMain", () => {
     expect(released(stdout)).toEqual(["released api", "released db", "released config"])
     expect(code).toBe(0)
   })
+
+  it.effect("fails with InvalidOptions, before anything starts, for a shutdownDelay that is not a duration", () =>
+    Effect.gen(function*() {
+      let built = false
+      const Lazy = Context.GenericTag<"Lazy", number>("main/Lazy")
+      const lazy = Package.make({
+        name: "lazy",
+        version: "1.0.0",
+        provides: Lazy,
+        layer: Layer.sync(Lazy, () => {
+          built = true
+          return 1
+        })
+      })
+      const main = Spine.main(Spine.layer({ packages: [lazy] }), {
+        tables: false,
+        // as JavaScript may pass it, past the types
+        shutdownDelay: "5s" as Duration.DurationInput
+      })
+      const error = yield* Effect.flip(main)
+      expect(error).toMatchObject({ _tag: "InvalidOptions", option: "shutdownDelay" })
+      expect(error.message).toBe(`Spine option shutdownDelay must be a duration, such as "30 seconds" (got "5s")`)
+      expect(built).toBe(false)
+    }))
 
   it.live("interrupted during the boot, Spine.main releases what was built below the spine too", () =>
     Effect.gen(function*() {

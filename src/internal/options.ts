@@ -23,10 +23,18 @@ export const check = (options: {
   for (const [option, input] of durations) {
     if (input === undefined) continue
     const decoded = Duration.decodeUnknown(input)
-    if (Option.isNone(decoded) || !isPositive(decoded.value)) {
-      const shown = typeof input === "string" ? `"${input}"` : typeof input === "number" ? String(input) : typeof input
-      return new InvalidOptions({ option, reason: `must be a positive duration, such as "30 seconds" (got ${shown})` })
-    }
+    if (Option.isNone(decoded) || !isPositive(decoded.value)) return invalid(option, "a positive duration", input)
   }
   return undefined
+}
+
+/** `Spine.main`'s `shutdownDelay`, if it is not a duration (zero is one: no delay). */
+export const checkShutdownDelay = (input: unknown): InvalidOptions | undefined =>
+  input === undefined || Option.isSome(Duration.decodeUnknown(input))
+    ? undefined
+    : invalid("shutdownDelay", "a duration", input)
+
+const invalid = (option: string, what: string, input: unknown) => {
+  const shown = typeof input === "string" ? `"${input}"` : typeof input === "number" ? String(input) : typeof input
+  return new InvalidOptions({ option, reason: `must be ${what}, such as "30 seconds" (got ${shown})` })
 }
