@@ -25,7 +25,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import type * as Health from "../Health.js"
-import { withPlainDetails } from "../internal/health.js"
+import { mapAllDetails, mapDetails, withPlainDetails } from "../internal/health.js"
 import type * as Report from "../Report.js"
 import * as Spine from "../Spine.js"
 import * as SpineTelemetry from "../telemetry/SpineTelemetry.js"
@@ -145,25 +145,18 @@ export const toVerboseText = (health: Health.SystemHealth): string => {
   return `${lines.join("\n")}\n`
 }
 
-/** A package's health without its details. */
-const stripDetails = <P extends { readonly details?: unknown }>(pkg: P): Omit<P, "details"> => {
-  const { details: _, ...rest } = pkg
-  return rest
-}
+const noDetails = () => undefined
 
-/** The health (of `spine.health`, or of a report) without any package's details. */
-const withoutDetails = <H extends { readonly packages: Readonly<Record<string, { readonly details?: unknown }>> }>(
-  health: H
-): H => ({
-  ...health,
-  packages: Object.fromEntries(Object.entries(health.packages).map(([name, pkg]) => [name, stripDetails(pkg)]))
-})
+/** The health without any package's details. */
+const withoutDetails = (health: Health.SystemHealth) => mapAllDetails(health, noDetails)
 
 /** The report with no package's health details, in its `health` and in each of its `packages`. */
 const reportWithoutDetails = (report: Report.Report): Report.Report => ({
   ...report,
-  health: withoutDetails(report.health),
-  packages: report.packages.map((pkg) => pkg.health === undefined ? pkg : { ...pkg, health: stripDetails(pkg.health) })
+  health: mapAllDetails(report.health, noDetails),
+  packages: report.packages.map((pkg) =>
+    pkg.health === undefined ? pkg : { ...pkg, health: mapDetails(pkg.health, noDetails) }
+  )
 })
 
 const normalizePrefix = (prefix: string | undefined): string => {

@@ -109,19 +109,25 @@ const packageHealth = (monitor: Monitor, entry: Entry): Health.PackageHealth => 
   }
 }
 
-/** The health with every package's details as plain JSON (`toJson`), for a report or a response. */
-export const withPlainDetails = (health: Health.SystemHealth): Health.SystemHealth => ({
+/** A package's health with its details put through `f`; left out where `f` gives `undefined`. */
+export const mapDetails = <P extends { readonly details?: unknown }>(pkg: P, f: (details: unknown) => unknown): P => {
+  if (pkg.details === undefined) return pkg
+  const { details, ...rest } = pkg
+  const mapped = f(details)
+  // `details` is optional in P: without it, or with another value, the rest is still a P
+  return (mapped === undefined ? rest : { ...rest, details: mapped }) as P
+}
+
+/** The health (of `Spine.health`, or a report's) with every package's details put through `f`. */
+export const mapAllDetails = <
+  H extends { readonly packages: { readonly [name: string]: { readonly details?: unknown } } }
+>(health: H, f: (details: unknown) => unknown): H => ({
   ...health,
-  packages: Object.fromEntries(
-    Object.entries(health.packages).map(([name, pkg]) => [name, pkg.details === undefined ? pkg : plainDetails(pkg)])
-  )
+  packages: Object.fromEntries(Object.entries(health.packages).map(([name, pkg]) => [name, mapDetails(pkg, f)]))
 })
 
-const plainDetails = (pkg: Health.PackageHealth): Health.PackageHealth => {
-  const { details, ...rest } = pkg
-  const plain = toJson(details)
-  return plain === undefined ? rest : { ...rest, details: plain }
-}
+/** The health with every package's details as plain JSON (`toJson`), for a report or a response. */
+export const withPlainDetails = (health: Health.SystemHealth): Health.SystemHealth => mapAllDetails(health, toJson)
 
 /** The cached system health; recomputed only when something changed since. */
 export const system = (monitor: Monitor): Health.SystemHealth => {
