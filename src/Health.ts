@@ -82,6 +82,9 @@ export interface Options {
   readonly failureThreshold?: number | undefined
   /** Consecutive successes before a failing package is reported `pass` again. Default 1. */
   readonly successThreshold?: number | undefined
-  /** `false` turns the scheduled checks off; `checkHealth` still runs them. Default `true`. */
+  /**
+   * `false` turns the scheduled checks off, the first check of a package's start included; `checkHealth` still
+   * runs them. Default `true`.
+   */
   readonly enabled?: boolean | undefined
 }

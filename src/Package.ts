@@ -198,9 +198,11 @@ export interface BaseOptions<
   readonly initRetry?: Schedule.Schedule<unknown, unknown> | undefined
   readonly stopTimeout?: Duration.DurationInput | undefined
   /**
-   * A health check run against the started service, on the spine's interval
-   * (or `healthSchedule`), within the spine's health timeout. Failing, dying or
-   * timing out is `fail`; returning `{ status: "warn" }` is `warn`.
+   * A health check run against the started service: once as part of the
+   * package's start (the boot, or `add` or `setFeature` at runtime, waits for
+   * its result), then on the spine's interval (or `healthSchedule`), each run
+   * within the spine's health timeout. Failing, dying or timing out is `fail`;
+   * returning `{ status: "warn" }` is `warn`.
    */
   readonly health?: ((service: Service) => Effect.Effect<void | HealthDetail, unknown>) | undefined
   /** The package's own schedule for its health check. */

@@ -85,7 +85,8 @@ export interface SpineService {
   /**
    * Adds a package to the running spine: validated against the running graph
    * (its dependencies must be ready), started in the spine's scope,
-   * health-checked, released in order at shutdown. A stopped package of the
+   * health-checked (it returns once the first check has a result), released
+   * in order at shutdown. A stopped package of the
    * same name is replaced. A required package that fails to start stays
    * listed, `failed`, but out of readiness; an optional one degrades as at
    * boot. Changes run one at a time; shutdown interrupts one still starting.
@@ -103,8 +104,9 @@ export interface SpineService {
   ) => Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning>
   /**
    * Flips a feature flag: its packages, and what depends on them, start or
-   * stop. Turning a flag on either starts them all or, on a failure, leaves
-   * the flag off and releases what had started.
+   * stop. Turning a flag on either starts them all, and returns once their
+   * first checks have a result, or, on a failure, leaves the flag off and
+   * releases what had started.
    */
   readonly setFeature: (flag: string, enabled: boolean) => Effect.Effect<void, SpineError | SpineNotRunning>
   /**
@@ -291,6 +293,7 @@ export const layer = <
       yield* hooks.boot("beforeInit")
       yield* scheduler.boot(runtime)
       runtime.booted = true
+      yield* monitor.join(health, runtime.entries)
       yield* hooks.boot("onInitialize")
       yield* hooks.boot("afterInit")
       yield* scheduler.setPhase(runtime, "ready")

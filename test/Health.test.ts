@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream, TestClock } from "effect"
 import type { Health } from "../src/index.js"
 import { Package, Spine } from "../src/index.js"
-import { boot, checked } from "./utils.js"
+import { boot, bootWithin, checked } from "./utils.js"
 
 describe("health", () => {
   it.effect("runs checks at boot and then at the interval; reading health runs none", () =>
@@ -29,10 +29,11 @@ describe("health", () => {
   it.effect("times out a hanging check, reports the limit, and keeps the loop going", () =>
     Effect.gen(function*() {
       const stuck = checked("stuck", () => Effect.never, { optional: true })
-      const { spine } = yield* boot(
-        Spine.layer({ packages: [stuck.pkg], health: { interval: "10 seconds", timeout: "2 seconds" } })
+      // the boot waits for the first check, at most its timeout
+      const { spine } = yield* bootWithin(
+        Spine.layer({ packages: [stuck.pkg], health: { interval: "10 seconds", timeout: "2 seconds" } }),
+        "2 seconds"
       )
-      yield* TestClock.adjust("2 seconds")
       const health = yield* spine.health
       expect(health.packages.stuck).toMatchObject({
         status: "fail",
@@ -157,7 +158,13 @@ describe("health", () => {
             log.push("slow finished")
           )
         ))
-      const { scope } = yield* boot(Spine.layer({ packages: [hanging, slow], health: { timeout: "30 seconds" } }))
+      const { scope } = yield* bootWithin(
+        Spine.layer({ packages: [hanging, slow], health: { timeout: "30 seconds", interval: "1 minute" } }),
+        "30 seconds"
+      )
+      log.length = 0
+      // the first scheduled round starts, and is in flight
+      yield* TestClock.adjust("1 minute")
       yield* Scope.close(scope, Exit.void)
       yield* TestClock.adjust("1 minute")
       expect(log.slice(0, 1)).toEqual(["hanging interrupted"])
@@ -190,5 +197,112 @@ describe("health", () => {
       expect(db.runs()).toBe(0)
       yield* spine.checkHealth()
       expect(db.runs()).toBe(1)
+    }))
+})
+
+describe("the first check", () => {
+  const build = (layer: Layer.Layer<Spine.Spine, unknown>) =>
+    Effect.flatMap(
+      Scope.make(),
+      (scope) =>
+        Effect.map(
+          Layer.buildWithScope(layer, scope),
+          (context) => ({ spine: Context.get(context, Spine.Spine), scope })
+        )
+    )
+
+  it.effect("is part of the boot: the spine is ready only once each package's first check has a result", () =>
+    Effect.gen(function*() {
+      const db = checked(
+        "db",
+        () => Effect.as(Effect.sleep("1 second"), { status: "warn" as const, details: { lag: 3 } })
+      )
+      const booting = yield* Effect.fork(build(Spine.layer({ packages: [db.pkg] })))
+      yield* TestClock.adjust("999 millis")
+      expect(Option.isNone(yield* Fiber.poll(booting))).toBe(true)
+      yield* TestClock.adjust("1 milli")
+      const { scope, spine } = yield* Fiber.join(booting)
+      // read at once: nothing else has run since the layer was built
+      const health = yield* spine.health
+      expect(health.status).toBe("warn")
+      expect(health.packages.db).toMatchObject({ status: "warn", details: { lag: 3 } })
+      expect(health.packages.db.lastCheck?.getTime()).toBe(1000)
+      const events = yield* Effect.fork(Stream.runCollect(spine.events))
+      yield* Scope.close(scope, Exit.void)
+      const order = Chunk.toReadonlyArray(yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "HealthChanged"
+          ? [`db:${event.from}->${event.to}`]
+          : event._tag === "SpinePhaseChanged"
+          ? [`spine:${event.to}`]
+          : []
+      )
+      expect(order.slice(0, 2)).toEqual(["db:pass->warn", "spine:ready"])
+      expect(db.runs()).toBe(1)
+    }))
+
+  it.effect("a required package whose first check fails makes readiness fail from the start", () =>
+    Effect.gen(function*() {
+      const db = checked("db", () => Effect.fail("no connection"))
+      const { spine } = yield* build(Spine.layer({ packages: [db.pkg] }))
+      const health = yield* spine.health
+      expect(health).toMatchObject({ status: "fail", ready: false })
+      expect(health.packages.db).toMatchObject({ status: "fail", errors: ["no connection"] })
+    }))
+
+  it.effect("a hanging first check holds the boot up to the check timeout, then fails", () =>
+    Effect.gen(function*() {
+      const stuck = checked("stuck", () => Effect.never, { optional: true })
+      const booting = yield* Effect.fork(
+        build(Spine.layer({ packages: [stuck.pkg], health: { timeout: "3 seconds", interval: "1 hour" } }))
+      )
+      yield* TestClock.adjust("2999 millis")
+      expect(Option.isNone(yield* Fiber.poll(booting))).toBe(true)
+      yield* TestClock.adjust("1 milli")
+      const { spine } = yield* Fiber.join(booting)
+      const health = yield* spine.health
+      expect(health.status).toBe("warn")
+      expect(health.packages.stuck).toMatchObject({ status: "fail", errors: ["health check timed out after 3s"] })
+    }))
+
+  it.effect("an interrupted boot interrupts the first checks, then releases every package", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const tag = Context.GenericTag<string, number>("health/first-interrupted")
+      const db = Package.make({
+        name: "db",
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.scoped(
+          tag,
+          Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => log.push("released")))
+        ),
+        health: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => log.push("check interrupted")))
+      })
+      const booting = yield* Effect.fork(build(Spine.layer({ packages: [db] })))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(booting)
+      expect(log).toEqual(["check interrupted", "released"])
+    }))
+
+  it.effect("spine.add and setFeature return once the packages they started have had their first check", () =>
+    Effect.gen(function*() {
+      const base = checked("base", () => Effect.void)
+      const late = checked("late", () => Effect.fail("late is broken"), { optional: true })
+      const gated = checked("gated", () => Effect.as(Effect.void, { status: "warn" as const }), { feature: "g" })
+      const { spine } = yield* build(Spine.layer({ packages: [base.pkg, gated.pkg], features: { g: false } }))
+      yield* spine.add(late.pkg)
+      expect((yield* spine.health).packages.late).toMatchObject({ status: "fail", errors: ["late is broken"] })
+      yield* spine.setFeature("g", true)
+      expect((yield* spine.health).packages.gated.status).toBe("warn")
+      expect([late.runs(), gated.runs()]).toEqual([1, 1])
+    }))
+
+  it.effect("no first check when scheduled checks are off", () =>
+    Effect.gen(function*() {
+      const db = checked("db", () => Effect.fail("down"))
+      const { spine } = yield* build(Spine.layer({ packages: [db.pkg], health: { enabled: false } }))
+      expect(db.runs()).toBe(0)
+      const health = yield* spine.health
+      expect(health.packages.db).toMatchObject({ status: "pass", lastCheck: undefined })
     }))
 })

@@ -1,4 +1,4 @@
-import type { Exit, Schedule } from "effect"
+import type { Duration, Exit, Schedule } from "effect"
 import { Chunk, Clock, Context, Effect, Fiber, Layer, Option, Scope, TestClock } from "effect"
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { createServer } from "node:net"
@@ -42,6 +42,14 @@ export const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
     const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
     yield* TestClock.adjust(0)
     return { spine, scope }
+  })
+
+/** Boots as `boot` does while `duration` of test time passes: for a boot that waits for slow first checks. */
+export const bootWithin = (layer: Layer.Layer<Spine.Spine, unknown>, duration: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const booting = yield* Effect.fork(boot(layer))
+    yield* TestClock.adjust(duration)
+    return yield* Fiber.join(booting)
   })
 
 /**

@@ -304,10 +304,10 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
 export const check = (monitor: Monitor, entry: Entry) => checkAll(monitor, [entry])
 
 /**
- * Forks the scheduled checks: one loop for the packages on the spine's
- * interval, one per package with a schedule of its own. Each round runs at
- * once, then on its schedule (the interval as `Schedule.fixed`: a slow round
- * does not push the later ones back), until `stop` or the spine's scope closes.
+ * Forks the shared loop: the packages on the spine's interval, checked on it
+ * from one interval after the boot on (the interval as `Schedule.fixed`: a
+ * slow round does not push the later ones back), until `stop` or the spine's
+ * scope closes. Their first check was the boot's (`join`).
  */
 export const start = (monitor: Monitor): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -316,32 +316,30 @@ export const start = (monitor: Monitor): Effect.Effect<void> =>
     const shared = Effect.suspend(() =>
       checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined))
     )
-    yield* FiberMap.run(monitor.loops, "*", Effect.repeat(shared, Schedule.fixed(monitor.settings.interval)))
-    for (const entry of monitor.runtime.entries) {
-      if (entry.pkg.healthSchedule !== undefined) yield* join(monitor, entry)
-    }
+    yield* FiberMap.run(monitor.loops, "*", Effect.schedule(shared, Schedule.fixed(monitor.settings.interval)))
   })
 
 /**
- * Checks a package that has just started at once: the loop of its own
- * schedule, in place of the loop of a package of the same name before it, or,
- * on the spine's interval, one check now, the shared loop taking it from the
- * next round on.
+ * Checks packages that have just started (at boot, or added or turned on at
+ * runtime) and waits for the results, each within the check timeout: a
+ * package's first check is part of its start, so readiness never counts a
+ * check that has not run. A package with a schedule of its own then gets its
+ * loop (in place of the loop of a package of the same name before it),
+ * counting from now; the others are in the shared loop's next round.
  */
-export const join = (monitor: Monitor, entry: Entry): Effect.Effect<void> => {
-  const own = entry.pkg.healthSchedule
-  return !monitor.settings.enabled || entry.pkg.health === undefined
-    ? Effect.void
-    : Effect.asVoid(
-      FiberMap.run(
-        monitor.loops,
-        entry.pkg.name,
-        own === undefined ? check(monitor, entry) : Effect.repeat(check(monitor, entry), own)
-      )
-    )
-}
+export const join = (monitor: Monitor, entries: ReadonlyArray<Entry>): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (!monitor.settings.enabled) return
+    // the loops first: a caller interrupted while waiting for the first checks leaves no package without its loop
+    for (const entry of entries) {
+      const own = entry.pkg.healthSchedule
+      if (own === undefined || entry.pkg.health === undefined || entry.state !== "ready") continue
+      yield* FiberMap.run(monitor.loops, entry.pkg.name, Effect.schedule(check(monitor, entry), own))
+    }
+    yield* checkAll(monitor, entries)
+  })
 
-/** Stops a package's own loop, or its first check. */
+/** Stops a package's own loop. */
 export const leave = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
   FiberMap.remove(monitor.loops, entry.pkg.name)
 

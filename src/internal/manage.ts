@@ -114,7 +114,7 @@ export const add = (
     health.records[index] = monitor.freshRecord()
     install(runtime, resolved)
     yield* start(manager, new Set([index])).pipe(Effect.onError(() => Effect.sync(() => withdraw(runtime, [entry]))))
-    yield* monitor.join(health, entry)
+    yield* monitor.join(health, [entry])
   }))
 
 /** Takes packages out of readiness and of what a feature flip may start again. */
@@ -198,7 +198,7 @@ export const setFeature = (
     yield* start(manager, new Set(waking.map((entry) => entry.node.index))).pipe(
       Effect.onError(() => switchOff(runtime, flag, affected))
     )
-    for (const entry of waking) yield* monitor.join(health, entry)
+    yield* monitor.join(health, waking)
   }))
 
 /** Turns a flag off: releases the affected packages, then marks the gated ones `disabled`, the others `skipped`. */

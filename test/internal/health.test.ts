@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Fiber, Layer, Metric, Option, Schedule, TestClock } from "effect"
 import { Package, Spine } from "../../src/index.js"
-import { boot, checked } from "../utils.js"
+import { boot, bootWithin, checked } from "../utils.js"
 
 let uid = 0
 const unique = (name: string) => `${name}-${++uid}-${Math.random().toString(36).slice(2, 7)}`
@@ -93,7 +93,8 @@ describe("health concurrency", () => {
       const t = tracker()
       const pkgs = Array.from({ length: 4 }, (_, i) =>
         checked(unique(`own${i}`), () => t.run, { healthSchedule: Schedule.spaced("5 seconds") }).pkg)
-      yield* boot(Spine.layer({ packages: pkgs, health: { concurrency: 1, interval: "1 hour" } }))
+      // the boot's first round: four checks of 1 second, one at a time
+      yield* bootWithin(Spine.layer({ packages: pkgs, health: { concurrency: 1, interval: "1 hour" } }), "4 seconds")
       yield* TestClock.adjust("20 seconds")
       expect(t.max()).toBe(1)
     }))
@@ -102,8 +103,12 @@ describe("health concurrency", () => {
     Effect.gen(function*() {
       const t = tracker()
       const pkgs = Array.from({ length: 2 }, (_, i) => checked(unique(`cc${i}`), () => t.run).pkg)
-      const { spine } = yield* boot(Spine.layer({ packages: pkgs, health: { concurrency: 1 } }))
-      // the boot round is in flight now
+      const { spine } = yield* bootWithin(
+        Spine.layer({ packages: pkgs, health: { concurrency: 1, interval: "10 seconds" } }),
+        "2 seconds"
+      )
+      // the first scheduled round starts, and is in flight
+      yield* TestClock.adjust("10 seconds")
       const f = yield* Effect.fork(spine.checkHealth())
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(f)
@@ -136,15 +141,18 @@ describe("health of packages changed at runtime", () => {
         // the first incarnation's check is slow and fails; the second's passes at once
         health: (n) => n === 1 ? Effect.zipRight(Effect.sleep("5 seconds"), Effect.fail("old instance")) : Effect.void
       })
-      const { spine } = yield* boot(
-        Spine.layer({ packages: [pkg], health: { interval: "1 hour", timeout: "30 seconds" } })
+      const { spine } = yield* bootWithin(
+        Spine.layer({ packages: [pkg], health: { interval: "1 hour", timeout: "30 seconds" } }),
+        "5 seconds"
       )
-      yield* TestClock.adjust("1 second") // round in flight
+      const inFlight = yield* Effect.fork(spine.checkHealth(name))
+      yield* TestClock.adjust("1 second")
       yield* spine.remove(name)
       yield* spine.add(pkg)
       const fresh = yield* spine.checkHealth(name)
       expect(fresh.packages[name].status).toBe("pass")
       yield* TestClock.adjust("10 seconds") // the old check ends
+      yield* Fiber.join(inFlight)
       const h = yield* spine.health
       expect(h.packages[name]).toMatchObject({ status: "pass", errors: [] })
     }))
@@ -215,8 +223,8 @@ describe("health schedule", () => {
           Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (t) => Effect.sync(() => void times.push(t))),
           Effect.sleep("3 seconds")
         ))
-      yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
-      yield* TestClock.adjust("35 seconds")
+      yield* bootWithin(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }), "3 seconds")
+      yield* TestClock.adjust("32 seconds")
       // Schedule.fixed counts from the end of the first round; Schedule.spaced gave 0, 13, 26 s
       expect(times).toEqual([0, 13_000, 23_000, 33_000])
     }))
