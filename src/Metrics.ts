@@ -162,7 +162,7 @@ export const values = (
         // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
         const { count, sum } = state
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
-        const [min, max] = count === 0 ? [0, 0] : [state.min, state.max]
+        const [min, max] = count === 0 ? [0, 0] : [state.min, maxOf(state)]
         if ([sum, min, max].every(Number.isFinite)) {
           bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
         }
@@ -176,6 +176,16 @@ export const values = (
     }
     return { spine: spine.sort(byKey), application: application.sort(byKey) }
   })
+
+/**
+ * Effect starts a histogram's max at `Number.MIN_VALUE` (5e-324), above any
+ * value that is not positive, so a histogram of zeros (a duration under the
+ * clock's millisecond) reports 5e-324. When the max never moved from there,
+ * the min is the max if it is 0 or the only value; for several negative
+ * values, Effect's state does not say which was the largest.
+ */
+const maxOf = (state: MetricState.MetricState.Histogram) =>
+  state.max === Number.MIN_VALUE && (state.min === 0 || state.count === 1) ? state.min : state.max
 
 const byKey = (a: MetricValue, b: MetricValue) => a.name.localeCompare(b.name) || labelKey(a).localeCompare(labelKey(b))
 
