@@ -35,6 +35,48 @@ export const checked = (
   return { pkg, tag, runs: () => runs }
 }
 
+/** A package whose layer sleeps `initMs`, records its acquisition and release, and may misbehave. */
+export const makeTestPackage =
+  (log: Array<string>) =>
+  <const Deps extends ReadonlyArray<Context.Tag<string, number>>>(name: string, options: {
+    readonly deps?: Deps
+    readonly initMs?: number
+    readonly releaseMs?: number
+    readonly optional?: boolean
+    readonly feature?: string
+    readonly fail?: boolean
+    readonly hangOnRelease?: boolean
+  } = {}) => {
+    const tag = Context.GenericTag<string, number>(`test/${name}`)
+    const pkg = Package.make({
+      name,
+      version: "1.0.0",
+      provides: tag,
+      requires: options.deps ?? [],
+      optional: options.optional ?? false,
+      ...(options.feature === undefined ? {} : { feature: options.feature }),
+      layer: Layer.scoped(
+        tag,
+        Effect.gen(function*() {
+          log.push(`start ${name}`)
+          if (options.initMs) yield* Effect.sleep(options.initMs)
+          if (options.fail) return yield* Effect.fail(new Error(`${name} exploded`))
+          return yield* Effect.acquireRelease(
+            Effect.sync(() => log.push(`acquired ${name}`)),
+            () =>
+              Effect.gen(function*() {
+                log.push(`release ${name}`)
+                if (options.hangOnRelease) return yield* Effect.never
+                if (options.releaseMs) yield* Effect.sleep(options.releaseMs)
+                log.push(`released ${name}`)
+              })
+          )
+        })
+      )
+    })
+    return { tag, pkg }
+  }
+
 /** Builds a spine into a scope of its own and lets its first round of checks run. */
 export const boot = (layer: Layer.Layer<Spine.Spine, unknown>) =>
   Effect.gen(function*() {
