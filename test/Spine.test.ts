@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { Duration } from "effect"
 import {
   Cause,
   Chunk,
@@ -346,6 +347,40 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       const booting = yield* boot([a, b])
       yield* TestClock.adjust("1200 millis")
       expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
+    }))
+
+  it.effect("an optional package timing out while it builds a layer it shares does not fail a required one", () =>
+    Effect.gen(function*() {
+      let pools = 0
+      // a sub-layer both packages build for themselves (not a package of its own): one build per walk
+      const pool = Layer.effect(tagOf("pool"), Effect.as(Effect.sleep("500 millis"), ++pools))
+      const on = (
+        name: string,
+        options: { readonly optional: boolean; readonly initTimeout: Duration.DurationInput }
+      ) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tagOf(name),
+          ...options,
+          layer: Layer.effect(tagOf(name), tagOf("pool")).pipe(Layer.provide(pool))
+        })
+      const reports = on("reports", { optional: true, initTimeout: "100 millis" })
+      const users = on("users", { optional: false, initTimeout: "10 seconds" })
+      // either may be the one that builds the shared layer
+      for (const packages of [[reports, users], [users, reports]]) {
+        const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+          Layer.build(Spine.layer({ packages })),
+          (context) => Context.get(context, Spine.Spine).timeline
+        )))
+        yield* TestClock.adjust("1 second")
+        const timeline = yield* Fiber.join(booting)
+        const users = timeline.find((entry) => entry.package === "users")
+        expect(timeline.find((entry) => entry.package === "reports")).toMatchObject({ state: "failed" })
+        expect(users).toMatchObject({ state: "ready" })
+        // built by `reports` and interrupted with it, then by `users` itself
+        expect(users?.durationMs).toBe(packages[0] === reports ? 600 : 500)
+      }
     }))
 
   it.effect("initRetry is fed the error, and retries a start interrupted through a layer it shares", () =>

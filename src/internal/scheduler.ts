@@ -358,28 +358,32 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         "spine.package.optional": entry.pkg.optional
       })
       if (span !== undefined) spans.set(entry, span)
-      launch(entry, layer, Context.unsafeMake(services), undefined)
+      launch(entry, layer, Context.unsafeMake(services), undefined, true)
     }
 
-    /** Runs one attempt; `driver` is the retry schedule's, from the second attempt on. */
+    /**
+     * Runs one attempt; `driver` is the retry schedule's, from the second attempt on. Only a package's first
+     * attempt builds with the walk's MemoMap (`shared`), as later ones must build afresh what failed.
+     */
     const launch = (
       entry: Entry,
       layer: L.Layer<never, unknown, unknown>,
       deps: Context.Context<unknown>,
-      driver: Schedule.ScheduleDriver<unknown, unknown> | undefined
+      driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
+      shared: boolean
     ) => {
       ++entry.attempts
       Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
       const fiber = runtime.fork(
-        Tracing.within(spans.get(entry), buildAttempt(entry, layer, deps, driver === undefined ? memoMap : undefined))
+        Tracing.within(spans.get(entry), buildAttempt(entry, layer, deps, shared ? memoMap : undefined))
       )
       running.set(entry, fiber)
       observeWithin(runtime, fiber, timeout, (result) => {
         if (abandoned.has(entry)) return releaseLate(result)
         if (Option.isSome(result)) {
           running.delete(entry)
-          return finished(entry, layer, deps, driver, result.value)
+          return finished(entry, layer, deps, driver, shared, result.value)
         }
         // past the init timeout: interrupt, and give the build the stop timeout to unwind
         fiber.unsafeInterruptAsFork(FiberId.none)
@@ -388,7 +392,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
           if (abandoned.has(entry)) return
           if (Option.isNone(unwound)) reportStop(runtime, entry, unwound)
           running.delete(entry)
-          finished(entry, layer, deps, driver, timeoutError(entry, timeout))
+          finished(entry, layer, deps, driver, false, timeoutError(entry, timeout))
         })
       })
     }
@@ -408,6 +412,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       layer: L.Layer<never, unknown, unknown>,
       deps: Context.Context<unknown>,
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
+      shared: boolean,
       exit: Exit.Exit<Built, unknown>
     ) => {
       if (Exit.isSuccess(exit)) {
@@ -430,8 +435,11 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         stoppedWhileStarting(entry)
         return settle()
       }
+      // Interrupted, yet not by the boot: through a layer it shares with a package whose start was interrupted (its
+      // init timeout) and which was building it. Not this package's failure: it starts again at once, building
+      // everything itself, so that an optional package's timeout never fails a required one.
+      if (shared && Cause.isInterruptedOnly(exit.cause)) return launch(entry, layer, deps, driver, false)
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
-      // an interruption from elsewhere (a layer shared with a package that timed out) is retried too
       if (schedule !== undefined) {
         return retry(entry, layer, deps, schedule, driver, exit)
       }
@@ -460,7 +468,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
           return settle()
         }
         if (Exit.isSuccess(next)) {
-          return launch(entry, layer, deps, next.value)
+          return launch(entry, layer, deps, next.value, false)
         }
         failed(entry, exit.cause)
       })
