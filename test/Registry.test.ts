@@ -152,8 +152,26 @@ describe("Registry.validate", () => {
     expect(errorOf([Package.make({ ...loggerFields, version: "1.0" })]).message).toContain(
       `version "1.0" is not semver`
     )
+    for (const version of ["v1.0.0", " 1.0.0", "1.0.0 ", "01.0.0", "1.0.0+", "1.0.0-"]) {
+      expect(errorOf([Package.make({ ...loggerFields, version })]).message).toBe(
+        `Package "logger" is invalid: version "${version}" is not semver`
+      )
+    }
     const badRange = Package.make({ ...cacheFields, requires: [[Logger, "not a range"]] })
     expect(errorOf([logger, badRange])).toMatchObject({ _tag: "InvalidPackage", package: "cache" })
+  })
+
+  it("accepts any semver version, with a pre-release and build metadata, and matches ranges on it", () => {
+    for (const version of ["0.0.0", "1.0.0-rc.1", "1.0.0+build.5", "1.0.0-beta.2+exp.sha.5114f85", "10.20.30"]) {
+      expect(Either.isRight(Registry.validate([Package.make({ ...loggerFields, version })]))).toBe(true)
+    }
+    const built = Package.make({ ...loggerFields, version: "2.1.0+build.7" })
+    expect(Either.isRight(Registry.validate([built, Package.make({ ...cacheFields, requires: [[Logger, "^2.1.0"]] })])))
+      .toBe(true)
+    expect(errorOf([built, Package.make({ ...cacheFields, requires: [[Logger, "^3.0.0"]] })])).toMatchObject({
+      _tag: "IncompatibleVersion",
+      version: "2.1.0+build.7"
+    })
   })
 
   it("rejects a timeout that is not a positive duration, as a JavaScript caller may pass it", () => {

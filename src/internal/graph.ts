@@ -153,9 +153,15 @@ const startOrder = (nodes: ReadonlyArray<Node>): Array<number> => {
   return order
 }
 
+/** A version written exactly as semver writes it (no `v` prefix, no spaces); build metadata (`+build.5`) allowed. */
+const isSemver = (version: string): boolean => {
+  const parsed = semver.parse(version)
+  return parsed !== null && version === parsed.version + (parsed.build.length > 0 ? `+${parsed.build.join(".")}` : "")
+}
+
 const describeProblem = (pkg: Package.Any): string | undefined => {
   if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
-  if (semver.valid(pkg.version) !== pkg.version) return `version "${pkg.version}" is not semver`
+  if (!isSemver(pkg.version)) return `version "${pkg.version}" is not semver`
   for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
     if (timeout !== undefined && !isPositive(timeout)) {
       return `${field} must be a positive duration, such as "30 seconds"`
