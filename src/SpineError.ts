@@ -205,7 +205,9 @@ export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
   }
   /** @since 0.1.0 */
   override get message(): string {
-    const lines = this.issues.map((issue) => `  ${issue.package}: ${issue.path}: ${issue.message}`)
+    const lines = this.issues.map((issue) =>
+      `  ${issue.package}: ${issue.path === "" ? "" : `${issue.path}: `}${issue.message}`
+    )
     return `Invalid configuration (${this.issues.length} issue${this.issues.length === 1 ? "" : "s"}):\n${
       lines.join("\n")
     }`

@@ -1,7 +1,8 @@
 import type { Config, ConfigError, Layer } from "effect"
-import { Effect, Either } from "effect"
+import { Cause, Effect, Either, Exit, Option } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
+import { reasonOf } from "./cause.js"
 
 const redacted = "<redacted>"
 
@@ -48,8 +49,17 @@ export const load = Effect.fnUntraced(function*(
   const enabled = new Map<string, boolean>()
   for (const [flag, value] of Object.entries(features)) {
     const read = yield* Effect.either(typeof value === "boolean" ? Effect.succeed(value) : value)
-    if (Either.isLeft(read)) issues.push(...issuesOf(`feature "${flag}"`, read.left))
-    else enabled.set(flag, read.right)
+    if (Either.isRight(read)) {
+      enabled.set(flag, read.right)
+      continue
+    }
+    // a problem of each package the flag gates: whether it starts is unknown, so its own configuration is not read
+    const gated = packages.filter((pkg) => pkg.feature === flag).map((pkg) => pkg.name)
+    for (const owner of gated.length > 0 ? gated : [`feature "${flag}"`]) {
+      issues.push(
+        ...issuesOf(owner, read.left).map((issue) => ({ ...issue, message: `feature "${flag}": ${issue.message}` }))
+      )
+    }
   }
   const loaded: Array<Layer.Layer<never, unknown, unknown> | undefined> = []
   for (const pkg of packages) {
@@ -57,11 +67,23 @@ export const load = Effect.fnUntraced(function*(
       loaded.push(undefined)
       continue
     }
-    const read = yield* Effect.either(pkg.load)
-    if (Either.isLeft(read)) {
-      issues.push(...issuesOf(pkg.name, read.left))
-      loaded.push(undefined)
-    } else loaded.push(read.right)
+    const read = yield* Effect.exit(pkg.load)
+    if (Exit.isSuccess(read)) {
+      loaded.push(read.value)
+      continue
+    }
+    loaded.push(undefined)
+    const failure = Cause.failureOption(read.cause)
+    if (Option.isSome(failure)) issues.push(...issuesOf(pkg.name, failure.value))
+    else {
+      // `layer: (config) => ...` threw, as one may to refuse a value: one more problem of the package, not a crash
+      issues.push({
+        package: pkg.name,
+        path: "",
+        message: `layer(config) threw: ${reasonOf(read.cause)}`,
+        missing: false
+      })
+    }
   }
   if (issues.length > 0) {
     return yield* new InvalidConfig({

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Config, ConfigProvider, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
-import { Package, Spine } from "../../src/index.js"
+import { Package, Spine, SpineError } from "../../src/index.js"
 
 describe("package configuration", () => {
   it.effect("reports every configuration problem of every package at once, secrets redacted", () =>
@@ -41,7 +41,12 @@ describe("package configuration", () => {
         ["auth", "JWT_TTL"]
       ])
       expect(invalid.packages).toEqual(["database", "auth"])
-      expect(invalid.message).toContain("3 issues")
+      expect(invalid.message).toBe(
+        "Invalid configuration (3 issues):\n" +
+          "  database: DB_URL: Expected DB_URL to exist in the provided map\n" +
+          "  database: DB_PASSWORD: <redacted>\n" +
+          `  auth: JWT_TTL: Expected an integer value but received "soon"`
+      )
       expect(invalid.message).not.toContain("hunter2")
       expect(JSON.stringify(invalid)).not.toContain("hunter2")
     }))
@@ -64,5 +69,88 @@ describe("package configuration", () => {
         { package: "auth", path: "JWT_SECRET", message: "Expected JWT_SECRET to exist (a secret)" },
         { package: "auth", path: "JWT_PIN", message: "<redacted>" }
       ])
+    }))
+
+  const tagOf = (name: string) => Context.GenericTag<string, number>(`config/${name}`)
+  const started: Array<string> = []
+  const reading = <A>(name: string, config: Config.Config<A>, options: { readonly feature?: string } = {}) =>
+    Package.make({
+      name,
+      version: "1.0.0",
+      provides: tagOf(name),
+      optional: options.feature !== undefined,
+      ...options,
+      config,
+      layer: () => Layer.sync(tagOf(name), () => started.push(name))
+    })
+  const invalidConfig = (
+    layer: Layer.Layer<Spine.Spine, unknown>,
+    values: ReadonlyArray<readonly [string, string]>
+  ) =>
+    Effect.flatMap(
+      Effect.flip(Effect.scoped(Layer.build(layer))).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(values)))
+      ),
+      (error) => error instanceof SpineError.InvalidConfig ? Effect.succeed(error) : Effect.die(error)
+    )
+
+  it.effect("a layer function that throws is one more problem of its package, reported with the others", () =>
+    Effect.gen(function*() {
+      started.length = 0
+      const port = Package.make({
+        name: "port",
+        version: "1.0.0",
+        provides: tagOf("port"),
+        optional: true,
+        config: Config.integer("PORT"),
+        layer: (value) => {
+          if (value < 1024) throw new Error(`privileged port ${value}`)
+          return Layer.sync(tagOf("port"), () => started.push("port"))
+        }
+      })
+      const error = yield* invalidConfig(
+        Spine.layer({
+          packages: [reading("first", Config.string("FIRST")), port, reading("last", Config.integer("LAST"))]
+        }),
+        [["PORT", "80"], ["LAST", "x"]]
+      )
+      expect(error.issues).toEqual([
+        { package: "first", path: "FIRST", message: "Expected FIRST to exist in the provided map" },
+        { package: "port", path: "", message: "layer(config) threw: privileged port 80" },
+        { package: "last", path: "LAST", message: "Expected an integer value but received \"x\"" }
+      ])
+      expect(error.message).toBe(
+        "Invalid configuration (3 issues):\n" +
+          "  first: FIRST: Expected FIRST to exist in the provided map\n" +
+          "  port: layer(config) threw: privileged port 80\n" +
+          "  last: LAST: Expected an integer value but received \"x\""
+      )
+      expect(started).toEqual([])
+    }))
+
+  it.effect("a feature flag that cannot be read is a problem of each package it gates", () =>
+    Effect.gen(function*() {
+      started.length = 0
+      const error = yield* invalidConfig(
+        Spine.layer({
+          packages: [
+            reading("beta-a", Config.string("A"), { feature: "beta" }),
+            reading("beta-b", Config.string("B"), { feature: "beta" }),
+            reading("plain", Config.integer("PLAIN"))
+          ],
+          features: { beta: Config.boolean("BETA"), unused: Config.boolean("UNUSED") }
+        }),
+        [["BETA", "maybe"], ["UNUSED", "sometimes"], ["PLAIN", "x"]]
+      )
+      const flag = (name: string, value: string) =>
+        `feature "${name}": Expected a boolean value but received "${value}"`
+      expect(error.issues).toEqual([
+        { package: "beta-a", path: "BETA", message: flag("beta", "maybe") },
+        { package: "beta-b", path: "BETA", message: flag("beta", "maybe") },
+        { package: `feature "unused"`, path: "UNUSED", message: flag("unused", "sometimes") },
+        { package: "plain", path: "PLAIN", message: "Expected an integer value but received \"x\"" }
+      ])
+      expect(error.packages).toEqual(["beta-a", "beta-b", `feature "unused"`, "plain"])
+      expect(started).toEqual([])
     }))
 })
