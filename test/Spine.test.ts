@@ -140,8 +140,13 @@ describe("Spine.layer", () => {
       const cache = make("cache", { deps: [db.tag] })
       const slow = make("slow", { deps: [db.tag], initMs: 5000 })
       const broken = make("broken", { deps: [cache.tag], initMs: 10, fail: true })
+      const after = make("after", { deps: [broken.tag] })
+      let spine: Spine.SpineService | undefined
       const exit = yield* runWithClock(
-        Effect.scoped(Layer.build(Spine.layer({ packages: [db.pkg, cache.pkg, slow.pkg, broken.pkg] })))
+        Effect.scoped(Layer.build(Spine.layer({
+          packages: [db.pkg, cache.pkg, slow.pkg, broken.pkg, after.pkg],
+          hooks: { beforeInit: Effect.map(Spine.Spine, (service) => (spine = service)) }
+        })))
       )
       const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       expect(Option.map(error, (e) => [e._tag, "package" in e ? e.package : undefined])).toEqual(
@@ -152,6 +157,15 @@ describe("Spine.layer", () => {
       )
       expect(log).not.toContain("acquired slow")
       expect(log.filter((line) => line.startsWith("released"))).toEqual(["released cache", "released db"])
+      // every package ends in a final state; what never began to start is skipped
+      const timeline = yield* spine!.timeline
+      expect(timeline.map((entry) => [entry.package, entry.state, entry.error])).toEqual([
+        ["db", "stopped", undefined],
+        ["cache", "stopped", undefined],
+        ["slow", "stopped", undefined],
+        ["broken", "failed", `Package "broken" failed to start after 1 attempt: broken exploded`],
+        ["after", "skipped", "not started: the boot failed"]
+      ])
     }))
 
   it.effect("times out an init with PackageInitTimeout naming the package and the limit", () =>

@@ -505,12 +505,25 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       resolved(entry)
     }
 
+    /** After an aborted first boot, what never began to start is `skipped`, not left `registered`. */
+    const notStarted = (cause: Cause.Cause<unknown>) => {
+      if (runtime.booted) return
+      const reason = Cause.isInterruptedOnly(cause)
+        ? "not started: the boot was interrupted"
+        : "not started: the boot failed"
+      for (const entry of entries) {
+        if (entry.state !== "registered") continue
+        entry.error = reason
+        transition(runtime, entry, "skipped", { reason })
+      }
+    }
+
     graph.start()
     yield* Deferred.await(done).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.void : Effect.suspend(() => {
           abort()
-          return Deferred.await(settled)
+          return Effect.andThen(Deferred.await(settled), () => notStarted(exit.cause))
         })
       ),
       Effect.ensuring(Effect.sync(runtime.timers.idle))

@@ -237,6 +237,14 @@ describe("boot scheduler (properties)", () => {
         for (const entry of timeline) {
           expect(["starting", "ready", "stopping"]).not.toContain(entry.state)
         }
+        if (interrupted || expected.requiredFailure) {
+          // an aborted boot leaves every package in a final state: what never began to start is skipped
+          timeline.forEach((entry, i) => {
+            if (scenario.specs[i].gate === "off") expect(entry.state).toBe("disabled")
+            else expect(["stopped", "failed", "skipped"]).toContain(entry.state)
+            if (entry.state === "skipped") expect(entry.attempts).toBe(0)
+          })
+        }
         if (interrupted) return
 
         if (expected.requiredFailure) {
