@@ -59,9 +59,32 @@ describe("Registry.validate", () => {
     expect(graph.dependencies("db")).toEqual(["cache"])
     expect(graph.dependents("logger")).toEqual(["cache"])
     expect(graph.dependencies("nope")).toEqual([])
-    expect(graph.toMermaid()).toContain("flowchart LR")
-    expect(graph.toMermaid()).toMatch(/\["api"\]/)
-    expect(graph.toDot()).toContain("digraph packages")
+    // an edge from a package to what it requires
+    expect(graph.toMermaid()).toBe(
+      [
+        "flowchart LR",
+        `  0["api"]`,
+        `  1["db"]`,
+        `  2["cache"]`,
+        `  3["logger"]`,
+        "  0 --> 1",
+        "  1 --> 2",
+        "  2 --> 3"
+      ].join("\n")
+    )
+    expect(graph.toDot()).toBe(
+      [
+        "digraph packages {",
+        `  "0" [label="api"];`,
+        `  "1" [label="db"];`,
+        `  "2" [label="cache"];`,
+        `  "3" [label="logger"];`,
+        `  "0" -> "1" [label=""];`,
+        `  "1" -> "2" [label=""];`,
+        `  "2" -> "3" [label=""];`,
+        "}"
+      ].join("\n")
+    )
   })
 
   it("rejects a duplicate package name", () => {
@@ -114,7 +137,7 @@ describe("Registry.validate", () => {
     const error = errorOf([cache])
     expect(error._tag).toBe("MissingDependency")
     expect(error).toMatchObject({ package: "cache", dependency: "test/Logger" })
-    expect(error.message).toContain(`Package "cache" requires test/Logger`)
+    expect(error.message).toBe(`Package "cache" requires test/Logger, which no package provides and the context lacks`)
   })
 
   it("accepts a requirement the caller's context provides", () => {
