@@ -86,10 +86,10 @@ export interface SpineService {
    * Adds a package to the running spine: validated against the running graph
    * (its dependencies must be ready), started in the spine's scope,
    * health-checked (it returns once the first check has a result), released
-   * in order at shutdown. A stopped package of the
-   * same name is replaced. A required package that fails to start stays
-   * listed, `failed`, but out of readiness; an optional one degrades as at
-   * boot. Changes run one at a time; shutdown interrupts one still starting.
+   * in order at shutdown. A stopped package of the same name is replaced. A
+   * required package that fails to start stays listed, `failed`, but out of
+   * readiness; an optional one degrades as at boot. Changes run one at a
+   * time; shutdown interrupts one still starting.
    */
   readonly add: (pkg: Package.Any) => Effect.Effect<void, SpineError | DependencyNotRunning | SpineNotRunning>
   /**
