@@ -34,6 +34,7 @@ export interface HealthDetail {
  */
 export interface PackageHealth {
   readonly name: string
+  /** The last check's; `warn` while the first check of a package started at runtime has not ended. */
   readonly status: HealthStatus
   /** `status !== "fail"` */
   readonly healthy: boolean

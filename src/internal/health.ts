@@ -23,6 +23,8 @@ interface Record {
   details: unknown
   consecutiveFailures: number
   consecutiveSuccesses: number
+  /** Its first check, part of its start, has not ended yet: the package counts as `warn`, not as a `pass`. */
+  pending: boolean
 }
 
 export interface Settings {
@@ -45,15 +47,21 @@ export interface Monitor {
   readonly loops: FiberMap.FiberMap<string>
   /** One permit per worker running checks (one at a time), over every round, loop and `checkHealth` call. */
   readonly permits: Effect.Semaphore
+  /** The checks in flight per package: a scheduled round skips a package whose check has not ended. */
+  readonly busy: Map<Entry, number>
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
+
+/** A count given as `NaN` (from JavaScript) is not given: under it, a threshold would never be reached. */
+const orDefault = (value: number | undefined, fallback: number) =>
+  value === undefined || Number.isNaN(value) ? fallback : value
 
 export const settings = (options: Health.Options = {}): Settings => ({
   interval: Duration.decode(options.interval ?? "60 seconds"),
   timeout: Duration.decode(options.timeout ?? "5 seconds"),
-  concurrency: Number.isNaN(options.concurrency) ? 16 : Math.max(1, Math.floor(options.concurrency ?? 16)),
-  failureThreshold: Math.max(1, options.failureThreshold ?? 1),
-  successThreshold: Math.max(1, options.successThreshold ?? 1),
+  concurrency: Math.max(1, Math.floor(orDefault(options.concurrency, 16))),
+  failureThreshold: Math.max(1, orDefault(options.failureThreshold, 1)),
+  successThreshold: Math.max(1, orDefault(options.successThreshold, 1)),
   enabled: options.enabled ?? true
 })
 
@@ -64,6 +72,7 @@ export const make = (runtime: Runtime, settings: Settings): Effect.Effect<Monito
     records: runtime.entries.map(freshRecord),
     loops,
     permits: Effect.unsafeMakeSemaphore(settings.concurrency),
+    busy: new Map(),
     cache: undefined
   }))
 
@@ -75,7 +84,8 @@ export const freshRecord = (): Record => ({
   errors: [],
   details: undefined,
   consecutiveFailures: 0,
-  consecutiveSuccesses: 0
+  consecutiveSuccesses: 0,
+  pending: false
 })
 
 /**
@@ -100,10 +110,11 @@ const packageHealth = (monitor: Monitor, entry: Entry): Health.PackageHealth => 
     const errors = [entry.error ?? `package is ${entry.state}`]
     return { ...base, status: "fail", healthy: false, errors }
   }
+  const status = record.pending && record.status === "pass" ? "warn" : record.status
   return {
     ...base,
-    status: record.status,
-    healthy: record.status !== "fail",
+    status,
+    healthy: status !== "fail",
     errors: record.errors,
     ...(record.details === undefined ? {} : { details: record.details })
   }
@@ -155,8 +166,9 @@ const isDetail = (u: unknown): u is Health.HealthDetail => typeof u === "object"
 /**
  * Applies one check's outcome to the record it was started for, with the flap
  * thresholds; emits a transition when the status changes. An outcome for a
- * record replaced since (the package was added again or restarted by a
- * feature flip) is dropped.
+ * package no longer ready (stopping or stopped by `remove`, a feature flip or
+ * shutdown), or for a record replaced since (the package was added again or
+ * restarted by a feature flip), is dropped.
  */
 const record = (
   monitor: Monitor,
@@ -166,7 +178,8 @@ const record = (
   durationMs: number
 ) => {
   const { runtime, settings } = monitor
-  if (monitor.records[entry.node.index] !== current) return
+  if (monitor.records[entry.node.index] !== current || entry.state !== "ready") return
+  current.pending = false
   const before = current.status
   const name = entry.pkg.name
   const labels = entry.labels
@@ -217,28 +230,53 @@ const record = (
  * recorded as failed, its worker is interrupted and left behind (its permit
  * comes back when it unwinds), and a fresh worker takes the rest of the queue.
  * A check that fails, dies or hangs never fails this effect. Packages that are
- * not ready, or have no check, are skipped. Interrupting it interrupts the
- * checks in flight and waits for them, at most the check timeout.
+ * not ready, or have no check, are skipped; so is, in a `scheduled` round, a
+ * package whose check (another round's, a first check, a `checkHealth` call)
+ * has not ended, so that the checks of one package never pile up. Interrupting
+ * it interrupts the checks in flight and waits for them, at most the check
+ * timeout.
  */
-export const checkAll = (monitor: Monitor, entries: ReadonlyArray<Entry> = monitor.runtime.entries) =>
+export const checkAll = (
+  monitor: Monitor,
+  entries: ReadonlyArray<Entry> = monitor.runtime.entries,
+  scheduled = false
+) =>
   // each check is a root span of its own: a scheduled round is not part of whatever forked the loop
-  Effect.flatMap(Tracing.current({ root: true }), (tracing) => runChecks(monitor, entries, tracing)).pipe(
+  Effect.flatMap(Tracing.current({ root: true }), (tracing) => runChecks(monitor, entries, scheduled, tracing)).pipe(
     Effect.ensuring(Effect.sync(monitor.runtime.timers.idle))
   )
 
-const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tracing.Tracing | undefined) =>
+/** Counts a package's checks in flight: `+1` when one starts, `-1` when it is settled. */
+const busy = (monitor: Monitor, entry: Entry, delta: 1 | -1) => {
+  const count = (monitor.busy.get(entry) ?? 0) + delta
+  if (count === 0) monitor.busy.delete(entry)
+  else monitor.busy.set(entry, count)
+}
+
+const runChecks = (
+  monitor: Monitor,
+  entries: ReadonlyArray<Entry>,
+  scheduled: boolean,
+  tracing: Tracing.Tracing | undefined
+) =>
   Effect.async<void>((resume) => {
     const { permits, runtime, settings } = monitor
-    const queue = entries.filter((entry) => entry.pkg.health !== undefined && entry.state === "ready")
+    const queue = entries.filter((entry) =>
+      entry.pkg.health !== undefined && entry.state === "ready" && !(scheduled && monitor.busy.has(entry))
+    )
     const timeout = Duration.toMillis(settings.timeout)
     const clock = runtime.clock
     let next = 0
     let remaining = queue.length
     let cancelled = false
     const workers = new Set<Fiber.RuntimeFiber<void>>()
-    // the checks in flight: their deadline's cancel, and how to end their span
+    // the checks in flight: their package, their deadline's cancel, and how to end their span
     const inFlight = new Set<
-      { readonly cancel: () => void; readonly ended: (exit: Exit.Exit<unknown, unknown>) => void }
+      {
+        readonly entry: Entry
+        readonly cancel: () => void
+        readonly ended: (exit: Exit.Exit<unknown, unknown>) => void
+      }
     >()
     const finish = () => {
       if (--remaining === 0) resume(Effect.void)
@@ -254,22 +292,25 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
         const ended = (exit: Exit.Exit<unknown, unknown>) =>
           Tracing.end(tracing, span, exit, { "spine.health.status": current.status })
         let settled = false
+        busy(monitor, entry, 1)
         const cancel = runtime.timers.schedule(timeout, () => {
           if (settled || cancelled) return
           settled = true
           inFlight.delete(check)
+          busy(monitor, entry, -1)
           record(monitor, entry, current, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(Exit.fail(current.errors[0]))
           fiber.unsafeInterruptAsFork(FiberId.none)
           if (next < queue.length) worker()
           finish()
         })
-        const check = { cancel, ended }
+        const check = { entry, cancel, ended }
         inFlight.add(check)
         return Effect.map(Effect.exit(Tracing.within(span, Effect.suspend(() => run(service)))), (exit) => {
           if (settled || cancelled) return
           settled = true
           inFlight.delete(check)
+          busy(monitor, entry, -1)
           cancel()
           record(monitor, entry, current, exit, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(exit)
@@ -295,6 +336,7 @@ const runChecks = (monitor: Monitor, entries: ReadonlyArray<Entry>, tracing: Tra
       for (const check of inFlight) {
         check.cancel()
         check.ended(Exit.interrupt(FiberId.none))
+        busy(monitor, check.entry, -1)
       }
       return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers]), settings.timeout))
     })
@@ -314,7 +356,7 @@ export const start = (monitor: Monitor): Effect.Effect<void> =>
     if (!monitor.settings.enabled) return
     // the shared loop takes the current packages each round: packages added at runtime join it
     const shared = Effect.suspend(() =>
-      checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined))
+      checkAll(monitor, monitor.runtime.entries.filter((entry) => entry.pkg.healthSchedule === undefined), true)
     )
     yield* FiberMap.run(monitor.loops, "*", Effect.schedule(shared, Schedule.fixed(monitor.settings.interval)))
   })
@@ -322,21 +364,26 @@ export const start = (monitor: Monitor): Effect.Effect<void> =>
 /**
  * Checks packages that have just started (at boot, or added or turned on at
  * runtime) and waits for the results, each within the check timeout: a
- * package's first check is part of its start, so readiness never counts a
- * check that has not run. A package with a schedule of its own then gets its
- * loop (in place of the loop of a package of the same name before it),
- * counting from now; the others are in the shared loop's next round.
+ * package's first check is part of its start, and until it ends the package
+ * counts as `warn`, so readiness never counts a check that has not run as a
+ * pass. A package with a schedule of its own then gets its loop (in place of
+ * the loop of a package of the same name before it), counting from the end of
+ * its first check; the others are in the shared loop's next round.
  */
 export const join = (monitor: Monitor, entries: ReadonlyArray<Entry>): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    if (!monitor.settings.enabled) return
-    // the loops first: a caller interrupted while waiting for the first checks leaves no package without its loop
-    for (const entry of entries) {
+  Effect.suspend(() => {
+    if (!monitor.settings.enabled) return Effect.void
+    const checked = entries.filter((entry) => entry.pkg.health !== undefined && entry.state === "ready")
+    for (const entry of checked) monitor.records[entry.node.index].pending = true
+    monitor.runtime.version++
+    // once the first checks have ended (or were given up on, the caller interrupted)
+    const loops = Effect.forEach(checked, (entry) => {
       const own = entry.pkg.healthSchedule
-      if (own === undefined || entry.pkg.health === undefined || entry.state !== "ready") continue
-      yield* FiberMap.run(monitor.loops, entry.pkg.name, Effect.schedule(check(monitor, entry), own))
-    }
-    yield* checkAll(monitor, entries)
+      return own === undefined || entry.state !== "ready"
+        ? Effect.void
+        : FiberMap.run(monitor.loops, entry.pkg.name, Effect.schedule(checkAll(monitor, [entry], true), own))
+    }, { discard: true })
+    return Effect.ensuring(checkAll(monitor, checked), loops)
   })
 
 /** Stops a package's own loop. */

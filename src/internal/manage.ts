@@ -45,10 +45,16 @@ export const stop = (manager: Manager): Effect.Effect<void> =>
 /** Waits until no change is in progress. */
 export const settled = (manager: Manager): Effect.Effect<void> => manager.lock.withPermits(1)(Effect.void)
 
-/** Starts the packages in `only`, unless shutdown begins first: the start is then interrupted and the change fails. */
-const start = (manager: Manager, only: ReadonlySet<number>) =>
+/**
+ * Starts packages and runs their first health checks, unless shutdown begins
+ * first: the start is then interrupted and the change fails.
+ */
+const start = (manager: Manager, entries: ReadonlyArray<Entry>) =>
   Effect.raceFirst(
-    scheduler.boot(manager.runtime, only),
+    Effect.zipRight(
+      scheduler.boot(manager.runtime, new Set(entries.map((entry) => entry.node.index))),
+      monitor.join(manager.health, entries)
+    ),
     Effect.zipRight(Deferred.await(manager.stopping), new SpineNotRunning({ phase: "stopping" }))
   )
 
@@ -113,8 +119,20 @@ export const add = (
     runtime.byName.set(pkg.name, entry)
     health.records[index] = monitor.freshRecord()
     install(runtime, resolved)
-    yield* start(manager, new Set([index])).pipe(Effect.onError(() => Effect.sync(() => withdraw(runtime, [entry]))))
-    yield* monitor.join(health, [entry])
+    // not added after all (it failed, or the caller or shutdown interrupted it, its first check included)
+    yield* start(manager, [entry]).pipe(Effect.onError(() => drop(manager, [entry])))
+  }))
+
+/**
+ * Stops packages (dependents first) and takes them out of the running graph:
+ * their scheduled checks stop first, and a check still in flight is not
+ * recorded once they stop. Runs to its end even if the caller is interrupted.
+ */
+const drop = (manager: Manager, entries: ReadonlyArray<Entry>) =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    for (const entry of entries) yield* monitor.leave(manager.health, entry)
+    yield* scheduler.release(manager.runtime, Exit.void, new Set(entries.map((entry) => entry.node.index)))
+    withdraw(manager.runtime, entries)
   }))
 
 /** Takes packages out of readiness and of what a feature flip may start again. */
@@ -135,7 +153,7 @@ export const remove = (
   options: { readonly cascade?: boolean | undefined } = {}
 ): Effect.Effect<void, PackageNotFound | PackageHasDependents | SpineNotRunning> =>
   manager.lock.withPermits(1)(Effect.gen(function*() {
-    const { health, runtime } = manager
+    const { runtime } = manager
     yield* running(runtime)
     const entry = runtime.byName.get(name)
     if (entry === undefined) return yield* new PackageNotFound({ package: name })
@@ -145,12 +163,7 @@ export const remove = (
     if (alive.length > 0 && options.cascade !== true) {
       return yield* new PackageHasDependents({ package: name, dependents: alive.map((d) => d.pkg.name) })
     }
-    const gone = [entry, ...dependents]
-    yield* Effect.uninterruptible(Effect.gen(function*() {
-      yield* scheduler.release(runtime, Exit.void, new Set(gone.map((e) => e.node.index)))
-      withdraw(runtime, gone)
-      for (const e of gone) yield* monitor.leave(health, e)
-    }))
+    yield* drop(manager, [entry, ...dependents])
   }))
 
 /**
@@ -177,7 +190,7 @@ export const setFeature = (
         if (!dependent.removed) affected.set(dependent.node.index, dependent)
       }
     }
-    if (!enabled) return yield* switchOff(runtime, flag, affected)
+    if (!enabled) return yield* switchOff(manager, flag, affected)
     const features = { ...Object.fromEntries(runtime.features), [flag]: true }
     const { loaded } = yield* loader.load(gated.map((entry) => entry.pkg), features)
     runtime.features.set(flag, true)
@@ -195,17 +208,16 @@ export const setFeature = (
       health.records[entry.node.index] = monitor.freshRecord()
       scheduler.transition(runtime, entry, "registered", { reason: `feature "${flag}" on` })
     }
-    yield* start(manager, new Set(waking.map((entry) => entry.node.index))).pipe(
-      Effect.onError(() => switchOff(runtime, flag, affected))
-    )
-    yield* monitor.join(health, waking)
+    yield* start(manager, waking).pipe(Effect.onError(() => switchOff(manager, flag, affected)))
   }))
 
 /** Turns a flag off: releases the affected packages, then marks the gated ones `disabled`, the others `skipped`. */
-const switchOff = (runtime: Runtime, flag: string, affected: ReadonlyMap<number, Entry>) =>
+const switchOff = (manager: Manager, flag: string, affected: ReadonlyMap<number, Entry>) =>
   Effect.uninterruptible(Effect.gen(function*() {
+    const { health, runtime } = manager
     runtime.features.set(flag, false)
     runtime.version++
+    for (const entry of affected.values()) yield* monitor.leave(health, entry)
     yield* scheduler.release(runtime, Exit.void, new Set(affected.keys()))
     for (const entry of affected.values()) {
       if (entry.pkg.feature === flag) {

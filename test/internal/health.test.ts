@@ -4,7 +4,7 @@
  * or leave at runtime, readiness and the schedule.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Metric, Option, Schedule, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Metric, Option, Schedule, Scope, Stream, TestClock } from "effect"
 import { Package, Spine } from "../../src/index.js"
 import { boot, bootWithin, checked } from "../utils.js"
 
@@ -227,5 +227,173 @@ describe("health schedule", () => {
       yield* TestClock.adjust("32 seconds")
       // Schedule.fixed counts from the end of the first round; Schedule.spaced gave 0, 13, 26 s
       expect(times).toEqual([0, 13_000, 23_000, 33_000])
+    }))
+})
+
+describe("checks that overlap a change", () => {
+  /** A check that takes `ms` of test time, recording when each run starts and the most runs at once. */
+  const timed = (ms: number) => {
+    const starts: Array<number> = []
+    let now = 0
+    let most = 0
+    const run = Effect.acquireUseRelease(
+      Effect.flatMap(Effect.clockWith((clock) => clock.currentTimeMillis), (at) =>
+        Effect.sync(() => {
+          starts.push(at)
+          most = Math.max(most, ++now)
+        })),
+      () => Effect.sleep(ms),
+      () => Effect.sync(() => void now--)
+    )
+    return { run, starts, most: () => most }
+  }
+
+  it.effect("a package's own schedule counts from the end of its first check: its checks never overlap", () =>
+    Effect.gen(function*() {
+      const t = timed(4000)
+      const own = checked(unique("own-slow"), () => t.run, { healthSchedule: Schedule.spaced("3 seconds") })
+      yield* bootWithin(
+        Spine.layer({ packages: [own.pkg], health: { interval: "1 hour", timeout: "10 seconds" } }),
+        "4 seconds"
+      )
+      yield* TestClock.adjust("12 seconds")
+      expect(t.starts).toEqual([0, 7000, 14_000])
+      expect(t.most()).toBe(1)
+    }))
+
+  it.effect("a scheduled round skips a package whose first check is still running", () =>
+    Effect.gen(function*() {
+      const t = timed(3000)
+      const base = checked(unique("base"), () => Effect.void)
+      const late = checked(unique("late"), () => t.run, { optional: true })
+      const { spine } = yield* boot(Spine.layer({ packages: [base.pkg], health: { interval: "10 seconds" } }))
+      yield* TestClock.adjust("9 seconds")
+      const adding = yield* Effect.fork(spine.add(late.pkg))
+      // the round at 10 s finds its first check (9–12 s) running
+      yield* TestClock.adjust("4 seconds")
+      yield* Fiber.join(adding)
+      expect(t.starts).toEqual([9000])
+      yield* TestClock.adjust("10 seconds")
+      expect(t.starts).toEqual([9000, 20_000])
+      expect(t.most()).toBe(1)
+    }))
+
+  it.effect("while an added package's first check runs, it counts as warn, not as a pass", () =>
+    Effect.gen(function*() {
+      const base = checked(unique("base"), () => Effect.void)
+      const name = unique("required-late")
+      const late = checked(name, () => Effect.zipRight(Effect.sleep("2 seconds"), Effect.fail("late is broken")))
+      const { spine } = yield* boot(Spine.layer({ packages: [base.pkg], health: { interval: "1 hour" } }))
+      const adding = yield* Effect.fork(spine.add(late.pkg))
+      yield* TestClock.adjust("1 second")
+      const during = yield* spine.health
+      expect(during.packages[name]).toMatchObject({ status: "warn", healthy: true, lastCheck: undefined })
+      expect(during.status).toBe("warn")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(adding)
+      const after = yield* spine.health
+      expect(after.packages[name]).toMatchObject({ status: "fail", errors: ["late is broken"] })
+      expect(after.status).toBe("fail")
+    }))
+
+  it.effect("an add interrupted during the first check releases the package and leaves it out", () =>
+    Effect.gen(function*() {
+      const released: Array<string> = []
+      const name = unique("interrupted-add")
+      const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
+      const pkg = Package.make({
+        name,
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.scoped(
+          tag,
+          Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => released.push(name)))
+        ),
+        health: () => Effect.never,
+        healthSchedule: Schedule.spaced("1 second")
+      })
+      const { spine } = yield* boot(Spine.layer({ packages: [], health: { timeout: "30 seconds" } }))
+      const adding = yield* Effect.fork(spine.add(pkg))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(adding)
+      expect(released).toEqual([name])
+      expect(yield* spine.state(name)).toBe("stopped")
+      expect((yield* spine.health).packages[name]).toBeUndefined()
+      expect((yield* spine.health).status).toBe("pass")
+    }))
+
+  it.effect("shutdown interrupts an add waiting for its first check, and the add fails", () =>
+    Effect.gen(function*() {
+      const released: Array<number> = []
+      const name = unique("shutdown-add")
+      const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
+      const pkg = Package.make({
+        name,
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.scoped(
+          tag,
+          Effect.acquireRelease(
+            Effect.succeed(1),
+            () =>
+              Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (at) => Effect.sync(() => released.push(at)))
+          )
+        ),
+        health: () => Effect.sleep("20 seconds")
+      })
+      const { scope, spine } = yield* boot(Spine.layer({ packages: [], health: { timeout: "30 seconds" } }))
+      const adding = yield* Effect.fork(spine.add(pkg))
+      yield* TestClock.adjust("1 second")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("1 second")
+      expect(released).toEqual([1000])
+      yield* Fiber.join(closing)
+      expect(yield* Effect.flip(Fiber.join(adding))).toMatchObject({ _tag: "SpineNotRunning" })
+    }))
+
+  for (const change of ["remove", "setFeature off"] as const) {
+    it.effect(`a check in flight when ${change} stops its package is not recorded`, () =>
+      Effect.gen(function*() {
+        const name = unique("inflight")
+        let runs = 0
+        // the first check passes; the second, in flight during the change, fails after the package is released
+        const db = checked(
+          name,
+          () =>
+            Effect.zipRight(Effect.sleep("2 seconds"), ++runs === 1 ? Effect.void : Effect.fail("connection closed")),
+          { optional: true, feature: "db" }
+        )
+        const { scope, spine } = yield* bootWithin(
+          Spine.layer({ packages: [db.pkg], features: { db: true }, health: { interval: "10 seconds" } }),
+          "2 seconds"
+        )
+        const events = yield* Effect.fork(Stream.runCollect(spine.events))
+        yield* TestClock.adjust("11 seconds") // the round at 12 s is in flight until 14 s
+        yield* change === "remove" ? spine.remove(name) : spine.setFeature("db", false)
+        yield* TestClock.adjust("5 seconds")
+        expect(runs).toBe(2)
+        const series = (yield* Metric.snapshot).find((pair) =>
+          pair.metricKey.name === "spine_package_healthy" && pair.metricKey.tags.some((tag) => tag.value === name)
+        )
+        expect(series?.metricState).toMatchObject({ value: 0 })
+        yield* Scope.close(scope, Exit.void)
+        const health = Chunk.toReadonlyArray(yield* Fiber.join(events)).filter((event) =>
+          event._tag === "HealthChanged"
+        )
+        expect(health).toEqual([])
+      }))
+  }
+})
+
+describe("health options", () => {
+  it.effect("a NaN threshold or concurrency, as JavaScript may pass it, is the default", () =>
+    Effect.gen(function*() {
+      const name = unique("nan")
+      const db = checked(name, () => Effect.fail("down"), { optional: true })
+      const { spine } = yield* boot(Spine.layer({
+        packages: [db.pkg],
+        health: { failureThreshold: NaN, successThreshold: NaN, concurrency: NaN }
+      }))
+      expect((yield* spine.health).packages[name]).toMatchObject({ status: "fail", consecutiveFailures: 1 })
     }))
 })
