@@ -86,10 +86,11 @@ export interface SpineService {
    * Adds a package to the running spine: validated against the running graph
    * (its dependencies must be ready), started in the spine's scope,
    * health-checked (it returns once the first check has a result), released
-   * in order at shutdown. A stopped package of the same name is replaced. A
-   * required package that fails to start stays listed, `failed`, but out of
-   * readiness; an optional one degrades as at boot. Changes run one at a
-   * time; shutdown interrupts one still starting.
+   * in order at shutdown. It takes the place of a stopped package of the same
+   * name, or of a removed one that provided the same service. A required
+   * package that fails to start stays listed, `failed`, but out of readiness;
+   * an optional one degrades as at boot. Changes run one at a time; shutdown
+   * interrupts one still starting or waiting for its first check.
    */
   readonly add: (pkg: Package.Any) => Effect.Effect<void, SpineError | DependencyNotRunning | SpineNotRunning>
   /**

@@ -83,12 +83,14 @@ const install = (runtime: Runtime, resolved: graph.Resolved) => {
 }
 
 /**
- * Adds a package: validated against the running graph (a package of the same
- * name that is no longer running is replaced), each of its dependencies
+ * Adds a package: validated against the running graph (it takes the place
+ * of a package of the same name that is no longer running, or else of a
+ * removed one that provided the same service), each of its dependencies
  * running, its configuration read, then started in the spine's scope; it is
  * health-checked and released in order at shutdown like the others. If it
- * cannot start (a required package that fails, or shutdown beginning), it
- * stays in the list as it ended but out of readiness, as if removed.
+ * cannot start (a required package that fails, an interruption or shutdown
+ * beginning, before its first check ended), it is released and stays in the
+ * list as it ended but out of readiness, as if removed.
  */
 export const add = (
   manager: Manager,
@@ -98,7 +100,10 @@ export const add = (
     const { health, runtime } = manager
     yield* running(runtime)
     const existing = runtime.byName.get(pkg.name)
-    const index = existing !== undefined && !live(existing) ? existing.node.index : runtime.entries.length
+    const replaced = existing !== undefined && !live(existing)
+      ? existing
+      : runtime.entries.find((entry) => entry.removed && entry.pkg.provides.key === pkg.provides.key)
+    const index = replaced?.node.index ?? runtime.entries.length
     const packages = runtime.entries.map((entry) => entry.pkg)
     packages[index] = pkg
     const resolved = yield* Either.match(graph.resolve(packages, manager.context), {
@@ -113,7 +118,10 @@ export const add = (
     }
     const { loaded } = yield* loader.load([pkg], Object.fromEntries(runtime.features))
     const entry = scheduler.makeEntry(resolved.nodes[index], loaded[0])
-    if (existing !== undefined && index === existing.node.index) scheduler.count(runtime, existing.state, -1)
+    if (replaced !== undefined) {
+      scheduler.count(runtime, replaced.state, -1)
+      runtime.byName.delete(replaced.pkg.name)
+    }
     scheduler.count(runtime, entry.state, 1)
     runtime.entries[index] = entry
     runtime.byName.set(pkg.name, entry)

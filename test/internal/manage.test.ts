@@ -96,6 +96,51 @@ describe("runtime package management", () => {
       expect(log).toEqual(["+db", "+cache", "check cache", "check cache", "-cache", "-db"])
     }))
 
+  it.effect("a package under another name takes the place of a removed one that provided the same service", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const tag = Context.GenericTag<string, number>("manage/cache")
+      const cache = (name: string) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tag,
+          layer: Layer.scoped(
+            tag,
+            Effect.acquireRelease(Effect.sync(() => (log.push(`+${name}`), 1)), () =>
+              Effect.sync(() => log.push(`-${name}`)))
+          )
+        })
+      const api = recorded(log)("api", { deps: [tag] })
+      const { result } = yield* withSpine(
+        { packages: [cache("cache-redis"), api.pkg] },
+        (spine) =>
+          Effect.gen(function*() {
+            // the replacement is refused while the old provider runs
+            const refused = yield* Effect.flip(spine.add(cache("cache-memory")))
+            yield* spine.remove("cache-redis", { cascade: true })
+            yield* spine.add(cache("cache-memory"))
+            yield* spine.add(api.pkg)
+            const packages = (yield* spine.packages).map((info) => info.name)
+            const graph = yield* spine.graph
+            return { refused, packages, users: graph.dependents("cache-memory") }
+          })
+      )
+      expect(result.refused).toMatchObject({ _tag: "DuplicateProvider" })
+      expect(result.packages).toEqual(["cache-memory", "api"])
+      expect(result.users).toEqual(["api"])
+      expect(log).toEqual([
+        "+cache-redis",
+        "+api",
+        "-api",
+        "-cache-redis",
+        "+cache-memory",
+        "+api",
+        "-api",
+        "-cache-memory"
+      ])
+    }))
+
   it.effect("rejects an added package whose requirement nobody provides, and starts nothing", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
