@@ -38,11 +38,14 @@ const kebab = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
  * Validates a list of packages against the caller's context and places them
  * in a graph. The first problem found is returned, checked in this order:
  * malformed descriptors, duplicate names, duplicate providers, missing
- * dependencies, cycles, version ranges, required-on-optional edges.
+ * dependencies, cycles, version ranges, required-on-optional edges. The
+ * requirements of the `inert` packages (taken out of a running graph) are
+ * not checked: they keep their names, services and edges, and no more.
  */
 export const resolve = (
   packages: ReadonlyArray<Package.Any>,
-  context: Context.Context<never>
+  context: Context.Context<never>,
+  inert: ReadonlySet<number> = new Set()
 ): Either.Either<Resolved, ValidationError> => {
   for (const pkg of packages) {
     const problem = describeProblem(pkg)
@@ -71,7 +74,7 @@ export const resolve = (
     for (const dependency of packages[index].requires) {
       const provider = byTag.get(dependency.tag.key)
       if (provider === undefined) {
-        if (Option.isNone(Context.getOption(context, dependency.tag))) {
+        if (!inert.has(index) && Option.isNone(Context.getOption(context, dependency.tag))) {
           return Either.left(new MissingDependency({ package: packages[index].name, dependency: dependency.tag.key }))
         }
       } else if (!own.includes(provider)) {
@@ -98,7 +101,8 @@ export const resolve = (
   })
   const cycle = findCycle(graph, dependencies)
   if (cycle !== undefined) return Either.left(new DependencyCycle({ cycle: cycle.map((i) => packages[i].name) }))
-  for (const pkg of packages) {
+  for (const [index, pkg] of packages.entries()) {
+    if (inert.has(index)) continue
     for (const dependency of pkg.requires) {
       const provider = byTag.get(dependency.tag.key)
       if (provider === undefined || dependency.range === undefined) continue
@@ -117,7 +121,7 @@ export const resolve = (
   }
   for (let index = 0; index < packages.length; index++) {
     const pkg = packages[index]
-    if (pkg.optional || pkg.feature !== undefined) continue
+    if (pkg.optional || pkg.feature !== undefined || inert.has(index)) continue
     for (const provider of dependencies[index]) {
       const dependency = packages[provider]
       if (dependency.optional || dependency.feature !== undefined) {

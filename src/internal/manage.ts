@@ -106,7 +106,11 @@ export const add = (
     const index = replaced?.node.index ?? runtime.entries.length
     const packages = runtime.entries.map((entry) => entry.pkg)
     packages[index] = pkg
-    const resolved = yield* Either.match(graph.resolve(packages, manager.context), {
+    // packages taken out (`remove`, a failed add) keep their place, but what they required is not checked again
+    const inert = new Set(
+      runtime.entries.filter((entry) => entry.removed && entry !== replaced).map((e) => e.node.index)
+    )
+    const resolved = yield* Either.match(graph.resolve(packages, manager.context, inert), {
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })

@@ -490,7 +490,10 @@ const runScenario = (scenario: Scenario, world: World) =>
           }
           const requiredOnGated = (!gated(spec) && spec.deps.some((d) => gated(specs.get(d)!))) ||
             (gated(spec) && replacing &&
-              [...specs.values()].some((s) => s.name !== name && !gated(s) && s.deps.includes(name)))
+              // what removed packages require is not checked again
+              [...specs.values()].some((s) =>
+                s.name !== name && !gated(s) && !removed.has(s.name) && s.deps.includes(name)
+              ))
           if (requiredOnGated) {
             return {
               tag: "RequiredDependsOnOptional",

@@ -141,6 +141,35 @@ describe("runtime package management", () => {
       ])
     }))
 
+  it.effect("what removed packages required is not checked against a package added in their place", () =>
+    Effect.gen(function*() {
+      const tag = Context.GenericTag<string, number>("manage/inert-cache")
+      const cache = (name: string, version: string, optional: boolean) =>
+        Package.make({ name, version, provides: tag, optional, layer: Layer.succeed(tag, 1) })
+      const api = Package.make({
+        name: "api",
+        version: "1.0.0",
+        provides: Context.GenericTag<string, number>("manage/inert-api"),
+        requires: [[tag, "^2.0.0"]],
+        layer: Layer.effect(Context.GenericTag<string, number>("manage/inert-api"), tag)
+      })
+      const { result } = yield* withSpine(
+        { packages: [cache("cache-redis", "2.0.0", false), api] },
+        (spine) =>
+          Effect.gen(function*() {
+            yield* spine.remove("cache-redis", { cascade: true })
+            // the removed api requires ^2.0.0 of a required provider: neither holds now, and neither matters
+            yield* spine.add(cache("cache-memory", "1.0.0", true))
+            const state = yield* spine.state("cache-memory")
+            // api coming back is checked against it
+            const readded = yield* Effect.flip(spine.add(api))
+            return { state, readded }
+          })
+      )
+      expect(result.state).toBe("ready")
+      expect(result.readded).toMatchObject({ _tag: "IncompatibleVersion", package: "api", dependency: "cache-memory" })
+    }))
+
   it.effect("rejects an added package whose requirement nobody provides, and starts nothing", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
