@@ -264,6 +264,24 @@ describe("the first check", () => {
       expect(health.packages.stuck).toMatchObject({ status: "fail", errors: ["health check timed out after 3s"] })
     }))
 
+  it.effect("a first check that ignores interruption holds the boot only up to the check timeout", () =>
+    Effect.gen(function*() {
+      const stuck = checked("stuck", () => Effect.uninterruptible(Effect.never), { optional: true })
+      const fine = checked("fine", () => Effect.void)
+      const booting = yield* Effect.fork(build(Spine.layer({
+        packages: [stuck.pkg, fine.pkg],
+        health: { timeout: "5 seconds", concurrency: 1, interval: "1 hour" }
+      })))
+      yield* TestClock.adjust("5 seconds")
+      const { spine } = yield* Fiber.join(booting)
+      const health = yield* spine.health
+      expect(health.packages.stuck).toMatchObject({ status: "fail", errors: ["health check timed out after 5s"] })
+      expect(health.packages.fine.status).toBe("pass")
+      // later checks are not held up either
+      yield* spine.checkHealth("fine")
+      expect(fine.runs()).toBe(2)
+    }))
+
   it.effect("an interrupted boot interrupts the first checks, then releases every package", () =>
     Effect.gen(function*() {
       const log: Array<string> = []

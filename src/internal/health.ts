@@ -227,8 +227,10 @@ const record = (
  * `concurrency` permits (shared by every round, loop and `checkHealth` call),
  * take checks from a queue and run them inline, one at a time, each bounded by
  * the timeout on the shared timer from when it starts: a check past its timeout is
- * recorded as failed, its worker is interrupted and left behind (its permit
- * comes back when it unwinds), and a fresh worker takes the rest of the queue.
+ * recorded as failed, its worker is interrupted and left behind with its permit
+ * given back (a check that ignores interruption must not hold up the others,
+ * nor the boot waiting for its first checks), and a fresh worker takes the
+ * rest of the queue.
  * A check that fails, dies or hangs never fails this effect. Packages that are
  * not ready, or have no check, are skipped; so is, in a `scheduled` round, a
  * package whose check (another round's, a first check, a `checkHealth` call)
@@ -269,7 +271,8 @@ const runChecks = (
     let next = 0
     let remaining = queue.length
     let cancelled = false
-    const workers = new Set<Fiber.RuntimeFiber<void>>()
+    // each worker with what gives its permit back, once: when it ends, or when it is left behind
+    const workers = new Map<Fiber.RuntimeFiber<void>, () => void>()
     // the checks in flight: their package, their deadline's cancel, and how to end their span
     const inFlight = new Set<
       {
@@ -282,6 +285,12 @@ const runChecks = (
       if (--remaining === 0) resume(Effect.void)
     }
     const worker = () => {
+      let holding = false
+      const giveBack = () => {
+        if (!holding) return
+        holding = false
+        Effect.runSync(permits.release(1))
+      }
       const checkOne = (entry: Entry): Effect.Effect<void> => {
         const run = entry.pkg.health
         if (run === undefined || Option.isNone(entry.service)) return Effect.sync(finish)
@@ -300,7 +309,9 @@ const runChecks = (
           busy(monitor, entry, -1)
           record(monitor, entry, current, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(Exit.fail(current.errors[0]))
+          // left behind with its permit given back: a check that ignores interruption holds up no other
           fiber.unsafeInterruptAsFork(FiberId.none)
+          giveBack()
           if (next < queue.length) worker()
           finish()
         })
@@ -318,12 +329,18 @@ const runChecks = (
         })
       }
       // a worker runs one check at a time, so one permit for its whole run bounds the checks
-      const fiber = runtime.fork(
-        permits.withPermits(1)(Effect.gen(function*() {
-          while (next < queue.length) yield* checkOne(queue[next++])
-        }))
-      )
-      workers.add(fiber)
+      const fiber = runtime.fork(Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(permits.take(1)), () => {
+          holding = true
+          return Effect.ensuring(
+            restore(Effect.gen(function*() {
+              while (next < queue.length) yield* checkOne(queue[next++])
+            })),
+            Effect.sync(giveBack)
+          )
+        })
+      ))
+      workers.set(fiber, giveBack)
       fiber.addObserver(() => workers.delete(fiber))
     }
     if (remaining === 0) return resume(Effect.void)
@@ -338,7 +355,10 @@ const runChecks = (
         check.ended(Exit.interrupt(FiberId.none))
         busy(monitor, check.entry, -1)
       }
-      return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers]), settings.timeout))
+      return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers.keys()]), settings.timeout)).pipe(
+        // the workers that have not unwound by then are left behind, their permits given back
+        Effect.ensuring(Effect.sync(() => workers.forEach((giveBack) => giveBack())))
+      )
     })
   })
 
