@@ -10,6 +10,7 @@ import { Duration, Effect, Layer, Option } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pipeable } from "effect/Pipeable"
 import type { HealthDetail } from "./Health.js"
+import { makeLayer } from "./internal/config.js"
 
 /**
  * @since 0.1.0
@@ -270,7 +271,7 @@ export const make: {
 ): Package<Id, Service, R, boolean> => {
   const layer = options.layer
   const load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError> = typeof layer === "function"
-    ? Effect.map(options.config ?? Effect.void, layer)
+    ? Effect.flatMap(options.config ?? Effect.void, makeLayer(layer))
     : Effect.succeed(layer)
   return fromFields({
     name: options.name,

@@ -6,6 +6,21 @@ import { reasonOf } from "./cause.js"
 
 const redacted = "<redacted>"
 
+/** What a package's `layer: (config) => ...` function threw, told apart from a throw while reading its config. */
+export class ThrownByLayer {
+  constructor(readonly thrown: unknown) {}
+}
+
+/** Makes a package's layer from its configuration; a throw is a defect carrying `ThrownByLayer`. */
+export const makeLayer = <A, L>(make: (config: A) => L) => (config: A): Effect.Effect<L> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(make(config))
+    } catch (thrown) {
+      return Effect.die(new ThrownByLayer(thrown))
+    }
+  })
+
 /**
  * The leaves of a `ConfigError`, each with its path. Effect already redacts
  * `Config.redacted` values. Of the two sides of an `Or` (a fallback, such as
@@ -55,7 +70,8 @@ export const load = Effect.fnUntraced(function*(
     }
     // a problem of each package the flag gates: whether it starts is unknown, so its own configuration is not read
     const gated = packages.filter((pkg) => pkg.feature === flag).map((pkg) => pkg.name)
-    for (const owner of gated.length > 0 ? gated : [`feature "${flag}"`]) {
+    if (gated.length === 0) issues.push(...issuesOf(`feature "${flag}"`, read.left))
+    for (const owner of gated) {
       issues.push(
         ...issuesOf(owner, read.left).map((issue) => ({ ...issue, message: `feature "${flag}": ${issue.message}` }))
       )
@@ -76,13 +92,13 @@ export const load = Effect.fnUntraced(function*(
     const failure = Cause.failureOption(read.cause)
     if (Option.isSome(failure)) issues.push(...issuesOf(pkg.name, failure.value))
     else {
-      // `layer: (config) => ...` threw, as one may to refuse a value: one more problem of the package, not a crash
-      issues.push({
-        package: pkg.name,
-        path: "",
-        message: `layer(config) threw: ${reasonOf(read.cause)}`,
-        missing: false
-      })
+      // `layer: (config) => ...` threw, as one may to refuse a value, or a `Config.map` did: one more problem of the
+      // package, not a crash
+      const defect = Option.getOrUndefined(Cause.dieOption(read.cause))
+      const message = defect instanceof ThrownByLayer
+        ? `layer(config) threw: ${reasonOf(Cause.die(defect.thrown))}`
+        : `reading its configuration threw: ${reasonOf(read.cause)}`
+      issues.push({ package: pkg.name, path: "", message, missing: false })
     }
   }
   if (issues.length > 0) {

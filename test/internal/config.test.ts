@@ -110,20 +110,33 @@ describe("package configuration", () => {
       })
       const error = yield* invalidConfig(
         Spine.layer({
-          packages: [reading("first", Config.string("FIRST")), port, reading("last", Config.integer("LAST"))]
+          packages: [
+            reading("first", Config.string("FIRST")),
+            port,
+            reading("last", Config.integer("LAST")),
+            reading(
+              "mapped",
+              Config.map(Config.string("MAPPED"), (value): string => {
+                throw new Error(`cannot map ${value}`)
+              })
+            )
+          ]
         }),
-        [["PORT", "80"], ["LAST", "x"]]
+        [["PORT", "80"], ["LAST", "x"], ["MAPPED", "m"]]
       )
       expect(error.issues).toEqual([
         { package: "first", path: "FIRST", message: "Expected FIRST to exist in the provided map" },
         { package: "port", path: "", message: "layer(config) threw: privileged port 80" },
-        { package: "last", path: "LAST", message: "Expected an integer value but received \"x\"" }
+        { package: "last", path: "LAST", message: "Expected an integer value but received \"x\"" },
+        // a throw while reading the configuration is not blamed on the layer function
+        { package: "mapped", path: "", message: "reading its configuration threw: cannot map m" }
       ])
       expect(error.message).toBe(
-        "Invalid configuration (3 issues):\n" +
+        "Invalid configuration (4 issues):\n" +
           "  first: FIRST: Expected FIRST to exist in the provided map\n" +
           "  port: layer(config) threw: privileged port 80\n" +
-          "  last: LAST: Expected an integer value but received \"x\""
+          "  last: LAST: Expected an integer value but received \"x\"\n" +
+          "  mapped: reading its configuration threw: cannot map m"
       )
       expect(started).toEqual([])
     }))
@@ -147,7 +160,8 @@ describe("package configuration", () => {
       expect(error.issues).toEqual([
         { package: "beta-a", path: "BETA", message: flag("beta", "maybe") },
         { package: "beta-b", path: "BETA", message: flag("beta", "maybe") },
-        { package: `feature "unused"`, path: "UNUSED", message: flag("unused", "sometimes") },
+        // a flag that gates nothing is an issue of its own
+        { package: `feature "unused"`, path: "UNUSED", message: `Expected a boolean value but received "sometimes"` },
         { package: "plain", path: "PLAIN", message: "Expected an integer value but received \"x\"" }
       ])
       expect(error.packages).toEqual(["beta-a", "beta-b", `feature "unused"`, "plain"])
