@@ -248,6 +248,24 @@ describe("checks that overlap a change", () => {
     return { run, starts, most: () => most }
   }
 
+  /** A package whose release runs `released`, checked by `check` (on its own schedule, if given). */
+  const releasing = (
+    name: string,
+    released: Effect.Effect<unknown>,
+    check: () => Effect.Effect<void>,
+    healthSchedule?: Schedule.Schedule<unknown, unknown>
+  ) => {
+    const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
+    return Package.make({
+      name,
+      version: "1.0.0",
+      provides: tag,
+      layer: Layer.scoped(tag, Effect.acquireRelease(Effect.succeed(1), () => released)),
+      health: check,
+      ...(healthSchedule === undefined ? {} : { healthSchedule })
+    })
+  }
+
   it.effect("a package's own schedule counts from the end of its first check: its checks never overlap", () =>
     Effect.gen(function*() {
       const t = timed(4000)
@@ -300,18 +318,12 @@ describe("checks that overlap a change", () => {
     Effect.gen(function*() {
       const released: Array<string> = []
       const name = unique("interrupted-add")
-      const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
-      const pkg = Package.make({
+      const pkg = releasing(
         name,
-        version: "1.0.0",
-        provides: tag,
-        layer: Layer.scoped(
-          tag,
-          Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => released.push(name)))
-        ),
-        health: () => Effect.never,
-        healthSchedule: Schedule.spaced("1 second")
-      })
+        Effect.sync(() => released.push(name)),
+        () => Effect.never,
+        Schedule.spaced("1 second")
+      )
       const { spine } = yield* boot(Spine.layer({ packages: [], health: { timeout: "30 seconds" } }))
       const adding = yield* Effect.fork(spine.add(pkg))
       yield* TestClock.adjust("1 second")
@@ -325,22 +337,11 @@ describe("checks that overlap a change", () => {
   it.effect("shutdown interrupts an add waiting for its first check, and the add fails", () =>
     Effect.gen(function*() {
       const released: Array<number> = []
-      const name = unique("shutdown-add")
-      const tag = Context.GenericTag<string, number>(`health-internal/${name}`)
-      const pkg = Package.make({
-        name,
-        version: "1.0.0",
-        provides: tag,
-        layer: Layer.scoped(
-          tag,
-          Effect.acquireRelease(
-            Effect.succeed(1),
-            () =>
-              Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (at) => Effect.sync(() => released.push(at)))
-          )
-        ),
-        health: () => Effect.sleep("20 seconds")
-      })
+      const pkg = releasing(
+        unique("shutdown-add"),
+        Effect.flatMap(Effect.clockWith((c) => c.currentTimeMillis), (at) => Effect.sync(() => released.push(at))),
+        () => Effect.sleep("20 seconds")
+      )
       const { scope, spine } = yield* boot(Spine.layer({ packages: [], health: { timeout: "30 seconds" } }))
       const adding = yield* Effect.fork(spine.add(pkg))
       yield* TestClock.adjust("1 second")
