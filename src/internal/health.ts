@@ -273,12 +273,13 @@ const runChecks = (
     let cancelled = false
     // each worker with what gives its permit back, once: when it ends, or when it is left behind
     const workers = new Map<Fiber.RuntimeFiber<void>, () => void>()
-    // the checks in flight: their package, their deadline's cancel, and how to end their span
+    // the checks in flight: their deadline's cancel, how to end their span, and how to leave them behind
     const inFlight = new Set<
       {
-        readonly entry: Entry
         readonly cancel: () => void
         readonly ended: (exit: Exit.Exit<unknown, unknown>) => void
+        /** Counts the package busy until the check's worker has ended. */
+        readonly leftBehind: () => void
       }
     >()
     const finish = () => {
@@ -301,12 +302,19 @@ const runChecks = (
         const ended = (exit: Exit.Exit<unknown, unknown>) =>
           Tracing.end(tracing, span, exit, { "spine.health.status": current.status })
         let settled = false
+        // busy until the check itself ends: one left behind still running keeps scheduled rounds off the package
+        let counted = true
+        const uncount = () => {
+          if (!counted) return
+          counted = false
+          busy(monitor, entry, -1)
+        }
         busy(monitor, entry, 1)
         const cancel = runtime.timers.schedule(timeout, () => {
           if (settled || cancelled) return
           settled = true
           inFlight.delete(check)
-          busy(monitor, entry, -1)
+          fiber.addObserver(uncount)
           record(monitor, entry, current, undefined, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(Exit.fail(current.errors[0]))
           // left behind with its permit given back: a check that ignores interruption holds up no other
@@ -315,13 +323,13 @@ const runChecks = (
           if (next < queue.length) worker()
           finish()
         })
-        const check = { entry, cancel, ended }
+        const check = { cancel, ended, leftBehind: () => fiber.addObserver(uncount) }
         inFlight.add(check)
         return Effect.map(Effect.exit(Tracing.within(span, Effect.suspend(() => run(service)))), (exit) => {
           if (settled || cancelled) return
           settled = true
           inFlight.delete(check)
-          busy(monitor, entry, -1)
+          uncount()
           cancel()
           record(monitor, entry, current, exit, clock.unsafeCurrentTimeMillis() - startedAt)
           ended(exit)
@@ -353,7 +361,7 @@ const runChecks = (
       for (const check of inFlight) {
         check.cancel()
         check.ended(Exit.interrupt(FiberId.none))
-        busy(monitor, check.entry, -1)
+        check.leftBehind()
       }
       return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers.keys()]), settings.timeout)).pipe(
         // the workers that have not unwound by then are left behind, their permits given back

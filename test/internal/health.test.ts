@@ -279,6 +279,29 @@ describe("checks that overlap a change", () => {
       expect(t.most()).toBe(1)
     }))
 
+  it.effect("a check left behind at its timeout, still running, keeps later rounds off its package", () =>
+    Effect.gen(function*() {
+      let started = 0
+      const name = unique("stubborn")
+      const stuck = checked(
+        name,
+        () => Effect.uninterruptible(Effect.sync(() => started++).pipe(Effect.zipRight(Effect.never))),
+        {
+          optional: true
+        }
+      )
+      const { spine } = yield* bootWithin(
+        Spine.layer({ packages: [stuck.pkg], health: { interval: "2 seconds", timeout: "1 second", concurrency: 1 } }),
+        "1 second"
+      )
+      yield* TestClock.adjust("20 seconds")
+      expect(started).toBe(1)
+      expect((yield* spine.health).packages[name]).toMatchObject({
+        status: "fail",
+        errors: ["health check timed out after 1s"]
+      })
+    }))
+
   it.effect("a scheduled round skips a package whose first check is still running", () =>
     Effect.gen(function*() {
       const t = timed(3000)
