@@ -1,23 +1,23 @@
-import type { Config, ConfigError, Layer } from "effect"
-import { Cause, Effect, Either, Exit, Option } from "effect"
+import type { Config, Layer } from "effect"
+import { Cause, ConfigError, Effect, Either, Exit, Option } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
 import { reasonOf } from "./cause.js"
 
 const redacted = "<redacted>"
 
-/** What a package's `layer: (config) => ...` function threw, told apart from a throw while reading its config. */
-export class ThrownByLayer {
-  constructor(readonly thrown: unknown) {}
-}
-
-/** Makes a package's layer from its configuration; a throw is a defect carrying `ThrownByLayer`. */
-export const makeLayer = <A, L>(make: (config: A) => L) => (config: A): Effect.Effect<L> =>
+/**
+ * Makes a package's layer from its configuration. A throw refuses the
+ * configuration: it fails as a `ConfigError` with the thrown message, an
+ * issue of the package like any other, told apart from a throw while
+ * reading the configuration (a defect).
+ */
+export const makeLayer = <A, L>(make: (config: A) => L) => (config: A): Effect.Effect<L, ConfigError.ConfigError> =>
   Effect.suspend(() => {
     try {
       return Effect.succeed(make(config))
     } catch (thrown) {
-      return Effect.die(new ThrownByLayer(thrown))
+      return Effect.fail(ConfigError.InvalidData([], `layer(config) threw: ${reasonOf(Cause.die(thrown))}`))
     }
   })
 
@@ -92,12 +92,8 @@ export const load = Effect.fnUntraced(function*(
     const failure = Cause.failureOption(read.cause)
     if (Option.isSome(failure)) issues.push(...issuesOf(pkg.name, failure.value))
     else {
-      // `layer: (config) => ...` threw, as one may to refuse a value, or a `Config.map` did: one more problem of the
-      // package, not a crash
-      const defect = Option.getOrUndefined(Cause.dieOption(read.cause))
-      const message = defect instanceof ThrownByLayer
-        ? `layer(config) threw: ${reasonOf(Cause.die(defect.thrown))}`
-        : `reading its configuration threw: ${reasonOf(read.cause)}`
+      // a `Config.map` threw: one more problem of the package, not a crash
+      const message = `reading its configuration threw: ${reasonOf(read.cause)}`
       issues.push({ package: pkg.name, path: "", message, missing: false })
     }
   }

@@ -139,6 +139,15 @@ describe("package configuration", () => {
           "  mapped: reading its configuration threw: cannot map m"
       )
       expect(started).toEqual([])
+      // the package's own load fails the same way, with a ConfigError
+      const refused = yield* Effect.flip(port.load).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["PORT", "80"]])))
+      )
+      expect(refused).toMatchObject({
+        _op: "InvalidData",
+        path: [],
+        message: "layer(config) threw: privileged port 80"
+      })
     }))
 
   it.effect("a feature flag that cannot be read is a problem of each package it gates", () =>
