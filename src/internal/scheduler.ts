@@ -248,8 +248,9 @@ interface Built {
 /**
  * One attempt, run in a fiber of its own: build the layer into a fresh scope;
  * on failure or interruption, close that scope before ending. A first
- * attempt builds with the walk's `memoMap`; a retry, whose layer that map
- * holds as failed, with a MemoMap of its own.
+ * attempt builds with the walk's `memoMap`; any later one (a retry, or a
+ * start again after an interruption through a shared layer), whose layer
+ * that map holds as failed, with a MemoMap of its own.
  */
 const buildAttempt = (
   entry: Entry,
