@@ -78,6 +78,27 @@ describe("health", () => {
       expect([health.status, health.ready, health.overall]).toEqual(["warn", true, false])
     }))
 
+  it.effect("a check whose result throws when read fails with that message; the boot and checkHealth go on", () =>
+    Effect.gen(function*() {
+      const throwing = (field: "status" | "details") => () =>
+        Effect.succeed(Object.defineProperty({}, field, {
+          enumerable: true,
+          get: () => {
+            throw new Error(`${field} unavailable`)
+          }
+        }) as Health.HealthDetail)
+      const odd = checked("odd-details", throwing("details"), { optional: true })
+      const odder = checked("odd-status", throwing("status"), { optional: true })
+      const { spine } = yield* bootWithin(Spine.layer({ packages: [odd.pkg, odder.pkg] }), "0 millis")
+      const expected = {
+        "odd-details": { status: "fail", errors: ["details unavailable"] },
+        "odd-status": { status: "fail", errors: ["status unavailable"] }
+      }
+      expect((yield* spine.health).packages).toMatchObject(expected)
+      const again = yield* spine.checkHealth()
+      expect([again.packages["odd-details"].consecutiveFailures, again.status]).toEqual([2, "warn"])
+    }))
+
   it.effect("holds a flapping status until the thresholds are reached", () =>
     Effect.gen(function*() {
       // runs: 1 ok, 2 fail, 3 ok, 4 fail, 5 fail, 6 ok, 7 fail, 8 ok, 9 ok

@@ -161,7 +161,16 @@ export const system = (monitor: Monitor): Health.SystemHealth => {
   return value
 }
 
-const isDetail = (u: unknown): u is Health.HealthDetail => typeof u === "object" && u !== null
+/** A check's result, read once inside the check: a getter that throws there fails the check, not the monitor. */
+interface Detail {
+  readonly status: "pass" | "warn"
+  readonly details: unknown
+}
+
+const readDetail = (result: void | Health.HealthDetail): Detail =>
+  typeof result === "object" && result !== null
+    ? { status: result.status === "warn" ? "warn" : "pass", details: result.details }
+    : { status: "pass", details: undefined }
 
 /**
  * Applies one check's outcome to the record it was started for, with the flap
@@ -174,7 +183,7 @@ const record = (
   monitor: Monitor,
   entry: Entry,
   current: Record,
-  outcome: Exit.Exit<unknown, unknown> | undefined,
+  outcome: Exit.Exit<Detail, unknown> | undefined,
   durationMs: number
 ) => {
   const { runtime, settings } = monitor
@@ -196,12 +205,11 @@ const record = (
     current.errors = [message]
     if (current.consecutiveFailures >= settings.failureThreshold) current.status = "fail"
   } else {
-    const detail = isDetail(outcome.value) ? outcome.value : undefined
     current.consecutiveSuccesses++
     current.consecutiveFailures = 0
-    current.details = detail?.details
+    current.details = outcome.value.details
     if (before !== "fail" || current.consecutiveSuccesses >= settings.successThreshold) {
-      current.status = detail?.status === "warn" ? "warn" : "pass"
+      current.status = outcome.value.status
       current.errors = []
     }
   }
@@ -325,16 +333,19 @@ const runChecks = (
         })
         const check = { cancel, ended, leftBehind: () => fiber.addObserver(uncount) }
         inFlight.add(check)
-        return Effect.map(Effect.exit(Tracing.within(span, Effect.suspend(() => run(service)))), (exit) => {
-          if (settled || cancelled) return
-          settled = true
-          inFlight.delete(check)
-          uncount()
-          cancel()
-          record(monitor, entry, current, exit, clock.unsafeCurrentTimeMillis() - startedAt)
-          ended(exit)
-          finish()
-        })
+        return Effect.map(
+          Effect.exit(Tracing.within(span, Effect.map(Effect.suspend(() => run(service)), readDetail))),
+          (exit) => {
+            if (settled || cancelled) return
+            settled = true
+            inFlight.delete(check)
+            uncount()
+            cancel()
+            record(monitor, entry, current, exit, clock.unsafeCurrentTimeMillis() - startedAt)
+            ended(exit)
+            finish()
+          }
+        )
       }
       // a worker runs one check at a time, so one permit for its whole run bounds the checks
       const fiber = runtime.fork(Effect.uninterruptibleMask((restore) =>
