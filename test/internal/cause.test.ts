@@ -12,6 +12,21 @@ describe("reasonOf", () => {
     expect(reasonOf(Cause.fail(new Error("", { cause: new Error("port taken") })))).toBe("port taken")
   })
 
+  it("always gives a string, whatever the error's message is", () => {
+    const withMessage = (message: unknown) => Object.assign(new Error("x"), { message })
+    expect(reasonOf(Cause.fail(withMessage(undefined)))).toBe("Error")
+    expect(reasonOf(Cause.fail(withMessage(42)))).toBe("Error: 42")
+    const throwing = Object.defineProperty(new Error("x"), "message", {
+      get: () => {
+        throw new Error("no message")
+      }
+    })
+    expect(reasonOf(Cause.die(throwing))).toBe("[object Error]")
+    const loop: Error = new Error("")
+    loop.cause = loop
+    expect(reasonOf(Cause.fail(loop))).toBe("Error")
+  })
+
   it.effect("keeps the boot, the checks and extension points going when such an error comes", () =>
     Effect.gen(function*() {
       class Odd extends Context.Tag("cause/Odd")<Odd, number>() {}
