@@ -151,8 +151,8 @@ export const values = (
       const name = pair.metricKey.name
       if (name.startsWith("effect_")) continue
       const bucket = name.startsWith("spine_") ? spine : application
-      const labels: Record<string, string> = {}
-      for (const tag of pair.metricKey.tags) labels[tag.key] = tag.value
+      // own properties, so that a label named `__proto__` is kept
+      const labels: Record<string, string> = Object.fromEntries(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
       if (bucket === spine && names !== undefined && labels.package !== undefined && !names.has(labels.package)) {
         continue
       }
@@ -160,22 +160,26 @@ export const values = (
       // a series holding a value JSON cannot carry (NaN, an infinity) is left out: the snapshot is plain JSON
       if (MetricState.isHistogramState(state)) {
         // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
-        const { count, sum } = state
+        const { count } = state
+        const sum = plain(state.sum)
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
-        const [min, max] = count === 0 ? [0, 0] : [state.min, maxOf(state)]
+        const [min, max] = count === 0 ? [0, 0] : [plain(state.min), plain(maxOf(state))]
         if ([sum, min, max].every(Number.isFinite)) {
           bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
         }
       } else if (MetricState.isCounterState(state)) {
-        const value = Number(state.count)
+        const value = plain(Number(state.count))
         if (Number.isFinite(value)) bucket.push({ name, type: "counter", labels, value })
       } else if (MetricState.isGaugeState(state)) {
-        const value = Number(state.value)
+        const value = plain(Number(state.value))
         if (Number.isFinite(value)) bucket.push({ name, type: "gauge", labels, value })
       }
     }
     return { spine: spine.sort(byKey), application: application.sort(byKey) }
   })
+
+/** -0 as 0, as JSON writes it, so that a snapshot equals its JSON round-trip. */
+export const plain = (value: number): number => value + 0
 
 /**
  * Effect starts a histogram's max at `Number.MIN_VALUE` (5e-324), above any

@@ -398,15 +398,19 @@ const makeService = (manager: manage.Manager): SpineService => {
   })
 }
 
-/** A package's own values less those JSON cannot carry (NaN, infinities, anything not a number), logged. */
+/**
+ * A copy of a package's own values (the package may go on changing its object) less those JSON cannot carry
+ * (NaN, infinities, anything not a number), logged.
+ */
 const finiteValues = (name: string, values: Readonly<Record<string, number>>) => {
   const entries = Object.entries(values)
   const kept = entries.filter(([, value]) => typeof value === "number" && Number.isFinite(value))
-  if (kept.length === entries.length) return Effect.succeed(values)
+  const copy = Object.fromEntries(kept.map(([key, value]) => [key, Metrics.plain(value)]))
+  if (kept.length === entries.length) return Effect.succeed(copy)
   const dropped = entries.filter((entry) => !kept.includes(entry)).map(([key]) => `"${key}"`)
   return Effect.as(
     Effect.logWarning(`metrics of package "${name}": ${dropped.join(", ")} left out, not finite numbers`),
-    Object.fromEntries(kept)
+    copy
   )
 }
 

@@ -58,6 +58,28 @@ describe("Metrics.values", () => {
       expect([...application, ...spine].some((value) => value.name.startsWith("effect_"))).toBe(false)
     }))
 
+  it.effect("writes -0 as 0, as JSON does, and keeps every label, __proto__ included", () =>
+    Effect.gen(function*() {
+      yield* Metric.set(Metric.gauge("metrics_test_negative_zero"), -0)
+      yield* Metric.update(Metric.histogram("metrics_test_negative_zero_histogram", boundaries), -0)
+      const counter = Metric.counter("metrics_test_proto")
+      yield* Metric.increment(Metric.tagged(counter, "__proto__", "a"))
+      yield* Metric.incrementBy(Metric.tagged(counter, "__proto__", "b"), 2)
+      const { application } = yield* Metrics.values()
+      const [gauge] = find(application, "metrics_test_negative_zero")
+      const [histogram] = find(application, "metrics_test_negative_zero_histogram")
+      expect(gauge.type === "gauge" && Object.is(gauge.value, 0)).toBe(true)
+      expect(
+        histogram.type === "histogram" && [histogram.sum, histogram.min, histogram.max].every((v) => Object.is(v, 0))
+      )
+        .toBe(true)
+      const proto = find(application, "metrics_test_proto")
+      expect(proto.map((value) => [Object.entries(value.labels), value.type === "counter" && value.value])).toEqual([
+        [[["__proto__", "a"]], 1],
+        [[["__proto__", "b"]], 2]
+      ])
+    }))
+
   it.effect("orders series by name, then labels", () =>
     Effect.gen(function*() {
       const gauge = Metric.gauge("metrics_test_order")

@@ -272,6 +272,31 @@ describe("values JSON cannot carry", () => {
 })
 
 describe("packages' own metrics", () => {
+  class Live extends Context.Tag("report/Live")<Live, { readonly stats: Record<string, number> }>() {}
+
+  it.effect("are copied when read: a later change to the package's own object leaves the snapshot as it was", () =>
+    Effect.gen(function*() {
+      const stats: Record<string, number> = { hits: 1, delta: -0 }
+      const packages = [
+        Package.make({
+          name: "live-values",
+          version: "1.0.0",
+          provides: Live,
+          layer: Layer.succeed(Live, { stats }),
+          metrics: (service) => Effect.succeed(service.stats)
+        })
+      ]
+      const report = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages, health: { enabled: false } })),
+        (context) => Context.get(context, Spine.Spine).report
+      ))
+      stats.hits = 5
+      stats.ratio = NaN
+      expect(report.metrics.packages["live-values"]).toEqual({ hits: 1, delta: 0 })
+      expect(Object.is(report.metrics.packages["live-values"].delta, 0)).toBe(true)
+      expect(yield* Schema.decodeUnknown(Report.Report)(JSON.parse(JSON.stringify(report)))).toEqual(report)
+    }))
+
   class Slow extends Context.Tag("report/Slow")<Slow, number>() {}
   class Quick extends Context.Tag("report/Quick")<Quick, number>() {}
 
