@@ -16,7 +16,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { Package, Spine } from "../src/index.js"
+import { Package, Plugin, Spine } from "../src/index.js"
 import { makeTestPackage, runWithClock } from "./utils.js"
 
 const eventsOf = (spine: Spine.SpineService) =>
@@ -309,6 +309,32 @@ describe("Spine.layer", () => {
         "a:stopping->stopped",
         "spine:stopping->stopped"
       ])
+    }))
+
+  it.effect("the phase only moves forward: shutdown begun during the boot holds, and a stopped spine stays stopped", () =>
+    Effect.gen(function*() {
+      const a = makeTestPackage([])("a")
+      const drain = Plugin.make({
+        name: "drain",
+        onInitialize: Effect.flatMap(Spine.Spine, (spine) => spine.beginShutdown)
+      })
+      const scope = yield* Scope.make()
+      const spine = Context.get(
+        yield* Layer.buildWithScope(Spine.layer({ packages: [a.pkg], plugins: [drain] }), scope),
+        Spine.Spine
+      )
+      expect([yield* spine.phase, (yield* spine.health).ready]).toEqual(["stopping", false])
+      expect(yield* Effect.flip(spine.add(makeTestPackage([])("b").pkg))).toMatchObject({ _tag: "SpineNotRunning" })
+      const events = yield* Effect.fork(eventsOf(spine))
+      yield* Scope.close(scope, Exit.void)
+      yield* spine.beginShutdown
+      expect(yield* spine.phase).toBe("stopped")
+      const phases = (yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "SpinePhaseChanged" ? [`${event.from}->${event.to}`] : []
+      )
+      expect(phases).toEqual(["booting->stopping", "stopping->stopped"])
+      // the boot did end: its duration is recorded
+      expect((yield* spine.report).summary.bootDurationMs).toBeTypeOf("number")
     }))
 })
 

@@ -177,16 +177,24 @@ export const transition = (
   emit(runtime, (at) => SpineEvent.PackageStateChanged({ package: entry.pkg.name, from, to, at, ...extra }))
 }
 
+const phases: ReadonlyArray<SpinePhase> = ["booting", "ready", "stopping", "stopped"]
+
+/**
+ * Moves the phase forward, never back: a boot that ends after shutdown began
+ * (`beginShutdown` from `onInitialize`) stays `stopping`, though its duration
+ * is recorded, and a stopped spine stays stopped.
+ */
 export const setPhase = (runtime: Runtime, to: SpinePhase) =>
   Effect.sync(() => {
     const from = runtime.phase
-    runtime.phase = to
     runtime.version++
     if (to === "ready") {
       runtime.bootDurationMs = now(runtime) - runtime.bootStartedAt
       Metrics.bootDuration.unsafeUpdate(runtime.bootDurationMs / 1000, [])
     }
-    if (from !== to) emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
+    if (phases.indexOf(to) <= phases.indexOf(from)) return
+    runtime.phase = to
+    emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
   })
 
 /** Logs from synchronous bookkeeping, in a fiber of its own (rare paths only). */
