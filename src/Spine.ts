@@ -271,6 +271,7 @@ export const layer = <
         stopping: yield* Deferred.make<void>()
       }
       const service = makeService(manager)
+      scheduler.runtimes.set(service, runtime)
       const announce = Context.getOption(context, Announce)
       if (Option.isSome(announce)) announce.value.announce(service)
       const hooks = lifecycle.make({

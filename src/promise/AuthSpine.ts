@@ -10,6 +10,7 @@
 import type { Context, Layer } from "effect"
 import { Cause, Data, Effect, Exit, ManagedRuntime, Option } from "effect"
 import type * as Health from "../Health.js"
+import * as scheduler from "../internal/scheduler.js"
 import type { PackageState } from "../Lifecycle.js"
 import type * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
@@ -332,11 +333,13 @@ export class AuthSpine<
   get<Id extends Services<Packages, PluginList>, Service>(tag: Context.Tag<Id, Service>): Promise<Service> {
     return this.#run("get", (spine) =>
       Effect.gen(function*() {
-        const service = yield* Effect.serviceOption(tag)
-        // the context is the boot's: a package stopped since is still in it
-        const provider = (yield* spine.packages).find((info) => info.provides === tag.key)
-        const running = provider === undefined || (yield* Effect.orDie(spine.state(provider.name))) === "ready"
-        return Option.isSome(service) && running ? service.value : yield* unavailable(spine, tag.key)
+        // the runtime's context is the boot's: it lacks packages started since and holds those stopped since
+        const runtime = scheduler.runtimes.get(spine)
+        const running = runtime === undefined ? Option.none() : scheduler.serviceOf(runtime, tag.key)
+        if (Option.isSome(running)) return running.value as Service
+        const provided = (yield* spine.packages).some((info) => info.provides === tag.key)
+        const own = provided ? Option.none() : yield* Effect.serviceOption(tag)
+        return Option.isSome(own) ? own.value : yield* unavailable(spine, tag.key)
       }))
   }
 

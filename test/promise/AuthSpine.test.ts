@@ -219,6 +219,36 @@ describe("AuthSpine", () => {
     expect(released(log)).toEqual(["released retired", "released a"])
   })
 
+  it("get gives the service running now: a package added again, or turned on, after the boot", async () => {
+    const log: Array<string> = []
+    const make = makeTestPackage(log)
+    const conn = make("conn")
+    const audit = make("audit", { feature: "audit" })
+    let captured: Spine.SpineService | undefined
+    const admin = Plugin.make({
+      name: "admin",
+      onInitialize: Effect.map(Spine.Spine, (service) => void (captured = service))
+    })
+    const spine = new AuthSpine.AuthSpine({
+      packages: [conn.pkg, audit.pkg],
+      plugins: [admin],
+      features: { audit: false }
+    })
+    await spine.initialize()
+    const first = await spine.get(conn.tag)
+    await Effect.runPromise(captured!.remove("conn"))
+    await Effect.runPromise(captured!.add(conn.pkg))
+    await Effect.runPromise(captured!.setFeature("audit", true))
+    // each service is the log's length when it was acquired
+    expect([first, await spine.get(conn.tag), await spine.get(audit.tag)]).toEqual([
+      log.indexOf("acquired conn") + 1,
+      log.lastIndexOf("acquired conn") + 1,
+      log.indexOf("acquired audit") + 1
+    ])
+    expect(log.lastIndexOf("acquired conn")).toBeGreaterThan(log.indexOf("released conn"))
+    await spine.cleanup()
+  })
+
   it("get, getPackage, health, report, statistics, metrics and feature flags", async () => {
     const log: Array<string> = []
     const make = makeTestPackage(log)
