@@ -32,7 +32,11 @@ import { DuplicatePackage, PackageNotFound } from "../SpineError.js"
 /**
  * The defaults `SpineTest.layer` uses when the caller sets none: a package
  * that does not start or stop within a second is a failed test, not a slow
- * one.
+ * one. The limits follow Effect's `Clock`. Under `it.effect` the test moves
+ * `TestClock` past them. `@effect/vitest`'s `layer(...)` builds and releases
+ * its layer under a `TestClock` that nothing moves, so there the limits fire
+ * only with `{ excludeTestServices: true }`; otherwise vitest's hook timeout
+ * is what stops a package that hangs.
  *
  * @since 0.1.0
  * @category constants
