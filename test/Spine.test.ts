@@ -460,4 +460,32 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       expect(calls).toBe(2)
       expect(booting.unsafePoll()).toEqual(Exit.succeed(["ready", "failed", "ready"]))
     }))
+
+  it.effect("an aborted boot turns the phase stopping at once, while a start in progress still unwinds", () =>
+    Effect.gen(function*() {
+      const tagOf = (name: string) => Context.GenericTag<string, number>(`abort-phase/${name}`)
+      const stubborn = Package.make({
+        name: "stubborn",
+        version: "1.0.0",
+        provides: tagOf("stubborn"),
+        stopTimeout: "10 seconds",
+        layer: Layer.effect(tagOf("stubborn"), Effect.as(Effect.uninterruptible(Effect.sleep("2 seconds")), 1))
+      })
+      const boom = Package.make({
+        name: "boom",
+        version: "1.0.0",
+        provides: tagOf("boom"),
+        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("no route")))
+      })
+      let announced: Spine.SpineService | undefined
+      const announce = Layer.succeed(Spine.Announce, { announce: (spine) => void (announced = spine) })
+      const booting = yield* Effect.fork(
+        Effect.scoped(Layer.build(Spine.layer({ packages: [stubborn, boom] }).pipe(Layer.provide(announce))))
+      )
+      yield* TestClock.adjust("100 millis")
+      expect([yield* announced!.phase, yield* announced!.state("stubborn")]).toEqual(["stopping", "starting"])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Effect.flip(Fiber.join(booting))).toMatchObject({ _tag: "PackageInitFailed", package: "boom" })
+      expect(yield* announced!.phase).toBe("stopped")
+    }))
 })

@@ -184,18 +184,19 @@ const phases: ReadonlyArray<SpinePhase> = ["booting", "ready", "stopping", "stop
  * (`beginShutdown` from `onInitialize`) stays `stopping`, though its duration
  * is recorded, and a stopped spine stays stopped.
  */
-export const setPhase = (runtime: Runtime, to: SpinePhase) =>
-  Effect.sync(() => {
-    const from = runtime.phase
-    runtime.version++
-    if (to === "ready") {
-      runtime.bootDurationMs = now(runtime) - runtime.bootStartedAt
-      Metrics.bootDuration.unsafeUpdate(runtime.bootDurationMs / 1000, [])
-    }
-    if (phases.indexOf(to) <= phases.indexOf(from)) return
-    runtime.phase = to
-    emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
-  })
+export const setPhase = (runtime: Runtime, to: SpinePhase) => Effect.sync(() => enterPhase(runtime, to))
+
+const enterPhase = (runtime: Runtime, to: SpinePhase) => {
+  const from = runtime.phase
+  runtime.version++
+  if (to === "ready") {
+    runtime.bootDurationMs = now(runtime) - runtime.bootStartedAt
+    Metrics.bootDuration.unsafeUpdate(runtime.bootDurationMs / 1000, [])
+  }
+  if (phases.indexOf(to) <= phases.indexOf(from)) return
+  runtime.phase = to
+  emit(runtime, (at) => SpineEvent.SpinePhaseChanged({ from, to, at }))
+}
 
 /** Logs from synchronous bookkeeping, in a fiber of its own (rare paths only). */
 const log = (runtime: Runtime, level: "warning" | "error", message: string) => {
@@ -531,6 +532,9 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     yield* Deferred.await(done).pipe(
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.void : Effect.suspend(() => {
+          // a first boot that fails or is interrupted is the start of the shutdown: `/livez` answers 503 from now,
+          // not once the starts in progress have unwound
+          if (!runtime.booted) enterPhase(runtime, "stopping")
           abort()
           return Effect.andThen(Deferred.await(settled), () => notStarted(exit.cause))
         })
