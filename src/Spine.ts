@@ -18,6 +18,7 @@ import {
   Effect,
   Either,
   Exit,
+  Fiber,
   Layer,
   Option,
   Scope,
@@ -452,9 +453,11 @@ export interface MainOptions<R = never, E = never> {
 /**
  * The boot, the wait for SIGINT or SIGTERM and the shutdown, as an effect:
  * what `runMain` runs. Interrupting it turns readiness to `fail` at once,
- * waits `shutdownDelay`, then releases in reverse order (SIGTERM is ignored
- * meanwhile); interrupted during the boot, it releases what had been built.
- * A boot failure, or a failure of `program`, is printed with its reason.
+ * waits `shutdownDelay`, then interrupts `program` and releases in reverse
+ * order (SIGTERM is ignored meanwhile); interrupted during the boot, it
+ * releases what had been built. A boot failure, or a failure of `program`, is
+ * printed with its reason, and is `main`'s failure even if a signal comes
+ * while it releases.
  *
  * @since 0.1.0
  * @category running
@@ -471,29 +474,50 @@ export const main = <ROut, E, E2 = never>(
   return Effect.acquireUseRelease(Scope.make(), (scope): Effect.Effect<void, E | E2> =>
     Effect.gen(function*() {
       const tables = options.tables ?? true
-      const booted = yield* Effect.exit(Layer.buildWithScope(appLayer, scope))
-      if (Exit.isFailure(booted)) {
-        yield* Scope.close(scope, booted)
-        yield* Console.error(`Boot failed: ${reasonOf(booted.cause)}\nEverything that had started was released.`)
-        return yield* Effect.failCause(booted.cause)
+      // a signal while a failed boot releases (within the build or after it) must not turn the failure into a
+      // clean exit: once the build has ended, the failure is released and reported without interruption
+      const booted = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.exit(restore(Layer.buildWithScope(appLayer, scope))), (exit) =>
+          Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause) ? exit : Effect.gen(function*() {
+            yield* Scope.close(scope, exit)
+            yield* Console.error(`Boot failed: ${reasonOf(exit.cause)}\nEverything that had started was released.`)
+            return yield* exit
+          }))
+      )
+      const spine = Context.get(booted, Spine)
+      if (tables) {
+        yield* Console.log(Report.toText(yield* spine.report))
       }
-      const spine = Context.get(booted.value, Spine)
-      const shutdown = (exit: Exit.Exit<unknown, unknown>) =>
-        Effect.gen(function*() {
-          yield* spine.beginShutdown
-          if (Exit.isInterrupted(exit)) yield* Effect.sleep(options.shutdownDelay ?? 0)
-          yield* Scope.close(scope, Exit.void)
-          if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
-          if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-            yield* Console.error(`Program failed: ${reasonOf(exit.cause)}\nEverything was released.`)
-          }
-        }).pipe(ignoringSigterm)
-      return yield* Effect.gen(function*() {
-        if (tables) yield* Console.log(Report.toText(yield* spine.report))
-        const program = options.program
-        if (program !== undefined) yield* Effect.mapInputContext(program, (_: Context.Context<never>) => booted.value)
-        if (options.keepAlive ?? true) yield* Effect.never
-      }).pipe(Effect.onExit((exit) => shutdown(exit)))
+      const program = options.program
+      const work = Effect.gen(function*() {
+        if (program !== undefined) {
+          yield* Effect.mapInputContext(program, (_: Context.Context<never>) =>
+            booted)
+        }
+        if (options.keepAlive ?? true) {
+          yield* Effect.never
+        }
+      })
+      // in the app's scope, not a child of this fiber, which an interruption of `main` would interrupt at once
+      const running = yield* Effect.forkIn(work, scope)
+      return yield* Fiber.join(running).pipe(
+        Effect.onExit((exit) =>
+          Effect.gen(function*() {
+            yield* spine.beginShutdown
+            if (Exit.isInterrupted(exit)) {
+              yield* Effect.sleep(options.shutdownDelay ?? 0)
+            }
+            const ended = yield* Fiber.interrupt(running)
+            yield* Scope.close(scope, Exit.void)
+            if (tables) {
+              yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
+            }
+            if (Exit.isFailure(ended) && !Cause.isInterruptedOnly(ended.cause)) {
+              yield* Console.error(`Program failed: ${reasonOf(ended.cause)}\nEverything was released.`)
+            }
+          }).pipe(ignoringSigterm)
+        )
+      )
     }), (scope, exit) => Scope.close(scope, exit))
 }
 
@@ -527,4 +551,11 @@ const ignoringSigterm = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 export const runMain = <ROut, E, E2 = never>(
   appLayer: Layer.Layer<Spine | ROut, E>,
   options: MainOptions<Spine | ROut, E2> = {}
-): void => NodeRuntime.runMain(main(appLayer, options), { disableErrorReporting: true })
+): void =>
+  // SIGTERM ignored from the start: after the first, the runtime no longer listens, and a second one (a process
+  // manager relaying it) would kill the process before an interrupted boot or the program had unwound
+  NodeRuntime.runMain(ignoringSigterm(main(appLayer, options)), {
+    disableErrorReporting: true,
+    // exit as soon as `main` ends: a finalizer left behind past its stop timeout must not keep the process alive
+    teardown: (exit) => process.exit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
+  })

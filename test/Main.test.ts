@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
+import { Cause, Chunk, Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schedule, TestClock } from "effect"
 import { createServer } from "node:net"
 import { Package, Spine, SpineHttp } from "../src/index.js"
 import { freePort, getLocal, startScript } from "./utils.js"
@@ -85,6 +85,91 @@ describe("Spine.runMain", () => {
     expect(code).toBe(0)
   })
 
+  it("a second SIGTERM while an interrupted boot unwinds does not kill the process", async () => {
+    const app = startScript("test/fixtures/main-app.ts", { SLOW: "1", RELEASE_MS: "1500" }, 30_000)
+    while (!app.stdout().includes("acquired db")) await new Promise((resolve) => setTimeout(resolve, 20))
+    app.child.kill("SIGTERM")
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    app.child.kill("SIGTERM")
+    const { code, stdout } = await app.exited
+    expect(released(stdout)).toEqual(["released db", "released config"])
+    expect(code).toBe(0)
+  })
+
+  it("exits when the program ends, even with a finalizer left behind past its stop timeout", async () => {
+    const { code, stdout } = await startScript(
+      "test/fixtures/main-app.ts",
+      { KEEPALIVE: "0", HANG: "1", STOP_MS: "300" },
+      20_000
+    ).exited
+    expect(released(stdout)).toEqual(["released api", "released config"])
+    expect(code).toBe(0)
+  })
+
+  it.effect("interrupted, main turns readiness fail and waits the drain delay before it interrupts the program", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const started = yield* Deferred.make<void>()
+      const program = Effect.flatMap(
+        Spine.Spine,
+        (spine) =>
+          Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+            Effect.onInterrupt(() =>
+              Effect.map(
+                Effect.all([spine.phase, spine.health, Clock.currentTimeMillis]),
+                ([phase, health, at]) => void seen.push(`${phase}, ready ${health.ready}, at ${at} ms`)
+              )
+            )
+          )
+      )
+      const main = yield* Effect.fork(Spine.main(Spine.layer({ packages: [quick()], health: { enabled: false } }), {
+        tables: false,
+        program,
+        shutdownDelay: "1 second"
+      }))
+      yield* Deferred.await(started)
+      yield* Fiber.interruptFork(main)
+      // the drain delay's sleep, the only one
+      while (Chunk.isEmpty(yield* TestClock.sleeps())) yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.await(main)
+      expect(seen).toEqual(["stopping, ready false, at 1000 ms"])
+    }))
+
+  it.effect("a failed boot stays main's failure when an interruption comes while it releases", () =>
+    Effect.gen(function*() {
+      const releasing = yield* Deferred.make<void>()
+      const Held = Context.GenericTag<"Held", number>("main/Held")
+      const Boom = Context.GenericTag<"Boom", number>("main/Boom")
+      const held = Package.make({
+        name: "held",
+        version: "1.0.0",
+        provides: Held,
+        layer: Layer.scoped(
+          Held,
+          Effect.acquireRelease(
+            Effect.succeed(1),
+            () => Effect.zipRight(Deferred.succeed(releasing, undefined), Effect.sleep("1 second"))
+          )
+        )
+      })
+      const boom = Package.make({
+        name: "boom",
+        version: "1.0.0",
+        provides: Boom,
+        requires: [Held],
+        layer: Layer.effect(Boom, Effect.fail("no route"))
+      })
+      const main = yield* Effect.fork(Spine.main(Spine.layer({ packages: [held, boom] }), { tables: false }))
+      yield* Deferred.await(releasing)
+      yield* Fiber.interruptFork(main)
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(main)
+      expect(Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()).toMatchObject(
+        Option.some({ _tag: "PackageInitFailed", package: "boom" })
+      )
+    }))
+
   it.effect("fails with InvalidOptions, before anything starts, for a shutdownDelay that is not a duration", () =>
     Effect.gen(function*() {
       let built = false
@@ -134,5 +219,10 @@ describe("Spine.runMain", () => {
       expect((yield* Effect.either(getLocal(port, "/livez")))._tag).toBe("Left")
     }))
 })
+
+const quick = () => {
+  const Quick = Context.GenericTag<"Quick", number>("main/Quick")
+  return Package.make({ name: "quick", version: "1.0.0", provides: Quick, layer: Layer.succeed(Quick, 1) })
+}
 
 const released = (stdout: string) => stdout.split("\n").filter((line) => line.startsWith("released "))
