@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Graph, Schema } from "effect"
+import { oneLine } from "./internal/cause.js"
 import { packageStates } from "./Lifecycle.js"
 
 const Status = Schema.Literal("pass", "warn", "fail")
@@ -179,7 +180,7 @@ export const toText = (report: Report): string => {
     const entry = timeline.get(pkg.name)
     const health = pkg.health
     // one line per package: a message over several lines (a Schema parse error, say) is joined into one
-    const note = (entry?.error ?? health?.errors[0] ?? "").split(/\s*\n\s*/).join(" ")
+    const note = oneLine(entry?.error ?? health?.errors[0] ?? "")
     rows.push([
       pkg.name,
       pkg.version,

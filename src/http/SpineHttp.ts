@@ -22,9 +22,10 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Layer, Option } from "effect"
-import { createServer } from "node:http"
+import { Duration, Effect, Layer, Option } from "effect"
+import { createServer, type Server } from "node:http"
 import type * as Health from "../Health.js"
+import { oneLine } from "../internal/cause.js"
 import { mapAllDetails, mapDetails, withPlainDetails } from "../internal/health.js"
 import type * as Report from "../Report.js"
 import * as Spine from "../Spine.js"
@@ -129,7 +130,7 @@ export const toHealthResponse = (health: Health.SystemHealth): HealthResponse =>
 
 /**
  * The cached system health as Kubernetes-style verbose lines: `[+]name ok`,
- * `[-]name failed: errors`, then `readyz check passed` or `readyz check failed`.
+ * `[-]name failed: errors` (joined into one line), then `readyz check passed` or `readyz check failed`.
  *
  * @since 0.1.0
  * @category formatting
@@ -137,7 +138,8 @@ export const toHealthResponse = (health: Health.SystemHealth): HealthResponse =>
 export const toVerboseText = (health: Health.SystemHealth): string => {
   const lines = Object.values(health.packages).map((pkg) => {
     if (pkg.status === "fail") {
-      return `[-]${pkg.name} failed${pkg.errors.length === 0 ? "" : `: ${pkg.errors.join("; ")}`}`
+      // one line per package: an error over several lines would otherwise read as more packages
+      return `[-]${pkg.name} failed${pkg.errors.length === 0 ? "" : `: ${oneLine(pkg.errors.join("; "))}`}`
     }
     return `[+]${pkg.name} ${pkg.status === "warn" ? "warn" : "ok"}`
   })
@@ -376,6 +378,27 @@ const beforeSpine = (options: RouterOptions) => {
 const readable = (request: HttpServerRequest.HttpServerRequest) => request.method === "GET" || request.method === "HEAD"
 
 /**
+ * How long requests in flight get to finish once the layer's scope closes, before their connections are
+ * closed: ample for these routes, and well within the spine's default stop timeout (10 s).
+ */
+const closeGrace = Duration.seconds(2)
+
+/**
+ * Bounds the close of `server`. Registered after the platform's finalizer, it runs just before it: that one
+ * calls `server.close()`, which stops accepting but waits for every connection, and a closed server no longer
+ * enforces its header and request timeouts, so a client that sent nothing, or half a request, would hold the
+ * shutdown forever. Idle connections are closed at once, whatever is still open after `closeGrace` then.
+ */
+const boundedClose = (server: Server) =>
+  Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      server.closeIdleConnections()
+      const timer = setTimeout(() => server.closeAllConnections(), Duration.toMillis(closeGrace))
+      server.once("close", () => clearTimeout(timer))
+    })
+  )
+
+/**
  * Serves `app(options)` on `options.port` with Node's HTTP server, for as
  * long as the layer's scope is open. Needs nothing: provide it below the
  * spine (`Spine.layer(...).pipe(Layer.provideMerge(SpineHttp.layer(...)))`)
@@ -386,7 +409,9 @@ const readable = (request: HttpServerRequest.HttpServerRequest) => request.metho
  * provided. It logs the address it listens on (at info level), so that with
  * `port: 0` the port picked is known. Requests to `/livez` and `/readyz` make no trace spans:
  * orchestrators call them every few seconds, and they would drown the traces
- * that matter.
+ * that matter. When its scope closes, the server stops accepting, closes idle
+ * connections at once and lets requests in flight finish for up to 2 seconds
+ * before closing their connections too.
  *
  * @since 0.1.0
  * @category layers
@@ -399,6 +424,7 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
     // loaded on first use: the Node server module brings in a WebSocket server, an HTTP client and
     // multipart parsing, which every importer of the library would otherwise pay for
     const NodeHttpServer = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
+    const server = createServer()
     const serve = dispatch(options)
     let served = serve(spine)
     const announce = Layer.succeed(Spine.Announce, {
@@ -411,10 +437,14 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
       // "Listening on http://…": with `port: 0`, the only way to learn the port picked
       HttpServer.withLogAddress,
       Layer.provide(SpineTelemetry.layerPrometheus),
-      Layer.provide(NodeHttpServer.layer(createServer, {
-        port: options.port,
-        ...(options.host === undefined ? {} : { host: options.host })
-      })),
+      Layer.provide(
+        Layer.scopedDiscard(boundedClose(server)).pipe(
+          Layer.provideMerge(NodeHttpServer.layer(() => server, {
+            port: options.port,
+            ...(options.host === undefined ? {} : { host: options.host })
+          }))
+        )
+      ),
       Layer.merge(announce)
     )
   }))

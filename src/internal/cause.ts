@@ -22,3 +22,9 @@ const describe = (error: unknown, depth: number): string => {
     return Object.prototype.toString.call(error)
   }
 }
+
+/**
+ * A message over several lines (a Schema parse error, say) as one line, for
+ * the formats with one line per package: the boot table and `/readyz?verbose`.
+ */
+export const oneLine = (text: string): string => text.split(/\s*[\r\n]\s*/).join(" ")

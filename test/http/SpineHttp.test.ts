@@ -2,6 +2,7 @@ import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Metric, Schedule, Schema, Scope } from "effect"
+import { connect } from "node:net"
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
 import { Package, Report, Spine, SpineTelemetry } from "../../src/index.js"
@@ -67,6 +68,27 @@ const get = (path: string) =>
       text: yield* response.text
     }
   })
+
+/**
+ * A raw connection to the server on `port` that sends `data` and nothing more, destroyed when the test ends:
+ * `answered` completes once the server wrote to it, `closed` once it is closed.
+ */
+const rawConnection = (port: number, data: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const socket = connect(port, "127.0.0.1")
+      // read all along, so that the server's end is seen; a reset closes it too
+      socket.resume().on("error", () => {})
+      if (data !== "") socket.write(data)
+      // listened to from the start, so that nothing is missed
+      const event = (name: string) => {
+        const happened = new Promise<void>((resolve) => socket.once(name, () => resolve()))
+        return Effect.promise(() => happened)
+      }
+      return { socket, connected: event("connect"), answered: event("data"), closed: event("close") }
+    }),
+    ({ socket }) => Effect.sync(() => socket.destroy())
+  ).pipe(Effect.tap(({ connected }) => connected))
 
 const spineOf = (packages: ReadonlyArray<Package.Any>) => Spine.layer({ packages, health: { enabled: false } })
 
@@ -173,6 +195,14 @@ describe("SpineHttp", () => {
       expect(verbose.text.trimEnd().endsWith("readyz check failed")).toBe(true)
       // liveness is not affected by package checks
       expect((yield* get("/livez")).status).toBe(200)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("?verbose: an error over several lines stays on its package's line", () =>
+    Effect.gen(function*() {
+      yield* serve(spineOf([database(() => Effect.fail(new Error("Expected string\n  at [\"url\"]\r\n[+]fake ok")))]))
+      expect((yield* get("/readyz?verbose")).text).toBe(
+        "[-]database failed: Expected string at [\"url\"] [+]fake ok\nreadyz check failed\n"
+      )
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
   it.scopedLive("stopping: /livez and /readyz turn 503 once shutdown begins, and stay so when stopped", () =>
@@ -336,6 +366,22 @@ describe("SpineHttp", () => {
         schedule: Schedule.spaced("20 millis")
       })
       expect(response).toEqual({ status: 200, text: "ok" })
+    }))
+
+  it.scopedLive("closing: connections that sent nothing, half a request or a whole one do not hold it open", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(SpineHttp.layer({ port, host: "127.0.0.1" }), scope)
+      const silent = yield* rawConnection(port, "")
+      const partial = yield* rawConnection(port, "GET /livez HTTP/1.1\r\nHost: x\r\n")
+      const idle = yield* rawConnection(port, "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+      // answered, so the server has accepted the connections made before it too
+      yield* idle.answered
+      // Node's `server.close()` alone waits for the first two forever: bounded, so that the test fails instead
+      yield* Effect.all([Scope.close(scope, Exit.void), silent.closed, partial.closed, idle.closed], {
+        concurrency: "unbounded"
+      }).pipe(Effect.disconnect, Effect.timeout("10 seconds"))
     }))
 
   it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
