@@ -201,16 +201,18 @@ export const toText = (report: Report): string => {
 
 /**
  * The packages released at shutdown, in the order they finished, with the
- * time each took.
+ * time each took. With `since`, the time shutdown began, those stopped
+ * before it (removed, or their feature turned off) are left out.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const toShutdownText = (report: Report): string => {
+export const toShutdownText = (report: Report, since?: Date): string => {
   // within one millisecond, dependents before what they require: the order the spine releases them in
   const rank = startRank(report.packages)
+  const from = since?.getTime() ?? -Infinity
   const released = report.timeline.flatMap((entry) =>
-    entry.stoppedAt === undefined ? [] : [{ ...entry, at: entry.stoppedAt }]
+    entry.stoppedAt === undefined || entry.stoppedAt.getTime() < from ? [] : [{ ...entry, at: entry.stoppedAt }]
   )
     .sort((a, b) => a.at.getTime() - b.at.getTime() || (rank.get(b.package) ?? 0) - (rank.get(a.package) ?? 0))
   return pad([

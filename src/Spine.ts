@@ -11,6 +11,7 @@ import type { Config, Schedule, Stream } from "effect"
 import {
   Array as Arr,
   Cause,
+  Clock,
   Console,
   Context,
   Deferred,
@@ -503,6 +504,7 @@ export const main = <ROut, E, E2 = never>(
       return yield* Fiber.join(running).pipe(
         Effect.onExit((exit) =>
           Effect.gen(function*() {
+            const shutdownAt = new Date(yield* Clock.currentTimeMillis)
             yield* spine.beginShutdown
             if (Exit.isInterrupted(exit)) {
               yield* Effect.sleep(options.shutdownDelay ?? 0)
@@ -510,7 +512,7 @@ export const main = <ROut, E, E2 = never>(
             const ended = yield* Fiber.interrupt(running)
             yield* Scope.close(scope, Exit.void)
             if (tables) {
-              yield* Console.log(`\n${Report.toShutdownText(yield* spine.report)}`)
+              yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, shutdownAt)}`)
             }
             if (Exit.isFailure(ended) && !Cause.isInterruptedOnly(ended.cause)) {
               yield* Console.error(`Program failed: ${reasonOf(ended.cause)}\nEverything was released.`)

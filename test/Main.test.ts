@@ -42,6 +42,15 @@ describe("Spine.runMain", () => {
     expect(lines.filter((line) => line.startsWith("released "))).toEqual(["released db", "released config"])
   })
 
+  it("the shutdown table lists only the packages released at shutdown, not one removed before", async () => {
+    const { code, stdout } = await run({ PROGRAM: "remove" }, "program done")
+    expect(code).toBe(0)
+    const lines = stdout.split("\n")
+    const table = lines.slice(lines.findIndex((line) => /^PACKAGE\s+STOP$/.test(line)) + 1).filter((l) => l !== "")
+    expect(table.map((line) => line.split(/\s+/)[0])).toEqual(["db", "config"])
+    expect(released(stdout)).toEqual(["released api", "released db", "released config"])
+  })
+
   it("exits 1 when the boot fails, naming the package and releasing what had started", async () => {
     const { code, stderr, stdout } = await run({ BOOT_FAIL: "1" })
     expect(code).toBe(1)
