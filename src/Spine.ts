@@ -492,8 +492,7 @@ export const main = <ROut, E, E2 = never>(
       const program = options.program
       const work = Effect.gen(function*() {
         if (program !== undefined) {
-          yield* Effect.mapInputContext(program, (_: Context.Context<never>) =>
-            booted)
+          yield* Effect.provide(program, booted)
         }
         if (options.keepAlive ?? true) {
           yield* Effect.never
