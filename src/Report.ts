@@ -201,18 +201,19 @@ export const toText = (report: Report): string => {
 
 /**
  * The packages released at shutdown, in the order they finished, with the
- * time each took. With `since`, the time shutdown began, those stopped
- * before it (removed, or their feature turned off) are left out.
+ * time each took. With `running`, the names of the packages not stopped when
+ * shutdown began, those stopped before it (removed, or their feature turned
+ * off) are left out.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const toShutdownText = (report: Report, since?: Date): string => {
+export const toShutdownText = (report: Report, running?: ReadonlyArray<string>): string => {
   // within one millisecond, dependents before what they require: the order the spine releases them in
   const rank = startRank(report.packages)
-  const from = since?.getTime() ?? -Infinity
+  const names = running === undefined ? undefined : new Set(running)
   const released = report.timeline.flatMap((entry) =>
-    entry.stoppedAt === undefined || entry.stoppedAt.getTime() < from ? [] : [{ ...entry, at: entry.stoppedAt }]
+    entry.stoppedAt === undefined || names?.has(entry.package) === false ? [] : [{ ...entry, at: entry.stoppedAt }]
   )
     .sort((a, b) => a.at.getTime() - b.at.getTime() || (rank.get(b.package) ?? 0) - (rank.get(a.package) ?? 0))
   return pad([

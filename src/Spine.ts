@@ -11,7 +11,6 @@ import type { Config, Schedule, Stream } from "effect"
 import {
   Array as Arr,
   Cause,
-  Clock,
   Console,
   Context,
   Deferred,
@@ -471,55 +470,53 @@ export const main = <ROut, E, E2 = never>(
   if (mistake !== undefined) {
     return Effect.zipRight(Console.error(`Not started: ${mistake.message}`), Effect.fail(mistake))
   }
-  // the scope also closes when `main` is interrupted during the boot: what was built below the spine is released
-  return Effect.acquireUseRelease(Scope.make(), (scope): Effect.Effect<void, E | E2> =>
-    Effect.gen(function*() {
-      const tables = options.tables ?? true
-      // a signal while a failed boot releases (within the build or after it) must not turn the failure into a
-      // clean exit: once the build has ended, the failure is released and reported without interruption
-      const booted = yield* Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(Effect.exit(restore(Layer.buildWithScope(appLayer, scope))), (exit) =>
-          Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause) ? exit : Effect.gen(function*() {
-            yield* Scope.close(scope, exit)
-            yield* Console.error(`Boot failed: ${reasonOf(exit.cause)}\nEverything that had started was released.`)
-            return yield* exit
-          }))
-      )
-      const spine = Context.get(booted, Spine)
-      if (tables) {
-        yield* Console.log(Report.toText(yield* spine.report))
-      }
-      const program = options.program
-      const work = Effect.gen(function*() {
-        if (program !== undefined) {
-          yield* Effect.provide(program, booted)
-        }
-        if (options.keepAlive ?? true) {
-          yield* Effect.never
-        }
-      })
-      // in the app's scope, not a child of this fiber, which an interruption of `main` would interrupt at once
-      const running = yield* Effect.forkIn(work, scope)
-      return yield* Fiber.join(running).pipe(
-        Effect.onExit((exit) =>
-          Effect.gen(function*() {
-            const shutdownAt = new Date(yield* Clock.currentTimeMillis)
+  const tables = options.tables ?? true
+  const program = options.program
+  // the scope also closes when `main` is interrupted during the boot: what was built below the spine is released.
+  // Interruptible only in the build and the run: a signal at any other moment (a failed boot releasing, say) waits
+  // for them, so a failure is still reported as one and the drain delay and the tables are never skipped
+  return Effect.acquireUseRelease(
+    Scope.make(),
+    (scope): Effect.Effect<void, E | E2> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const built = yield* Effect.exit(restore(Layer.buildWithScope(appLayer, scope)))
+          if (Exit.isFailure(built)) {
+            if (Cause.isInterruptedOnly(built.cause)) return yield* built
+            yield* Scope.close(scope, built)
+            yield* Console.error(`Boot failed: ${reasonOf(built.cause)}\nEverything that had started was released.`)
+            return yield* built
+          }
+          const context = built.value
+          const spine = Context.get(context, Spine)
+          const work = Effect.gen(function*() {
+            if (tables) yield* Console.log(Report.toText(yield* spine.report))
+            if (program !== undefined) yield* Effect.provide(program, context)
+            if (options.keepAlive ?? true) yield* Effect.never
+          })
+          // in the app's scope, not a child of this fiber, which an interruption of `main` would interrupt at once:
+          // the work runs on through readiness turning `fail` and the drain delay
+          const fiber = yield* Effect.forkIn(Effect.interruptible(work), scope)
+          const joined = yield* Effect.exit(restore(Fiber.join(fiber)))
+          return yield* Effect.gen(function*() {
+            const running = (yield* spine.timeline).flatMap((entry) =>
+              entry.stoppedAt === undefined ? [entry.package] : []
+            )
             yield* spine.beginShutdown
-            if (Exit.isInterrupted(exit)) {
-              yield* Effect.sleep(options.shutdownDelay ?? 0)
-            }
-            const ended = yield* Fiber.interrupt(running)
+            if (Exit.isInterrupted(joined)) yield* Effect.sleep(options.shutdownDelay ?? 0)
+            const ended = yield* Fiber.interrupt(fiber)
             yield* Scope.close(scope, Exit.void)
-            if (tables) {
-              yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, shutdownAt)}`)
-            }
+            if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, running)}`)
             if (Exit.isFailure(ended) && !Cause.isInterruptedOnly(ended.cause)) {
               yield* Console.error(`Program failed: ${reasonOf(ended.cause)}\nEverything was released.`)
+              return yield* ended
             }
+            return yield* joined
           }).pipe(ignoringSigterm)
-        )
-      )
-    }), (scope, exit) => Scope.close(scope, exit))
+        })
+      ),
+    (scope, exit) => Scope.close(scope, exit)
+  )
 }
 
 /**
@@ -557,6 +554,13 @@ export const runMain = <ROut, E, E2 = never>(
   // manager relaying it) would kill the process before an interrupted boot or the program had unwound
   NodeRuntime.runMain(ignoringSigterm(main(appLayer, options)), {
     disableErrorReporting: true,
-    // exit as soon as `main` ends: a finalizer left behind past its stop timeout must not keep the process alive
-    teardown: (exit) => process.exit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0)
+    // exit once `main` ends, output written: a finalizer left behind past its stop timeout must not keep the
+    // process alive, and `process.exit` drops what a pipe has not taken yet
+    teardown: (exit) => {
+      const code = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0
+      const end = () => process.exit(code)
+      process.exitCode = code
+      setTimeout(end, 5_000).unref()
+      process.stdout.write("", () => process.stderr.write("", end))
+    }
   })

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Cause, Chunk, Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Schedule, TestClock } from "effect"
 import { createServer } from "node:net"
+import type { Lifecycle } from "../src/index.js"
 import { Package, Spine, SpineHttp } from "../src/index.js"
 import { freePort, getLocal, startScript } from "./utils.js"
 
@@ -115,6 +116,14 @@ describe("Spine.runMain", () => {
     expect(code).toBe(0)
   })
 
+  it("exits only once its output is written, however much a pipe still holds", async () => {
+    const { code, stdout } = await run({ PROGRAM: "loud", KEEPALIVE: "0" })
+    expect(stdout).toContain("program done")
+    expect(released(stdout)).toEqual(["released api", "released db", "released config"])
+    expect(stdout).toMatch(/PACKAGE\s+STOP\napi\s+\d+ ms\ndb\s+\d+ ms\nconfig\s+\d+ ms/)
+    expect(code).toBe(0)
+  })
+
   it.effect("interrupted, main turns readiness fail and waits the drain delay before it interrupts the program", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []
@@ -143,6 +152,51 @@ describe("Spine.runMain", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.await(main)
       expect(seen).toEqual(["stopping, ready false, at 1000 ms"])
+    }))
+
+  it.effect("a program that fails while it is stopped, in the drain delay or its cleanup, is main's failure", () =>
+    Effect.gen(function*() {
+      const failing = Effect.zipRight(Effect.sleep("500 millis"), Effect.fail(new Error("lost the queue")))
+      // interrupted at 0 ms, it fails at 500 ms, within the drain delay
+      const inDrain = yield* stopDuringRun(failing)
+      expect(Exit.isFailure(inDrain) ? Cause.failureOption(inDrain.cause) : Option.none()).toEqual(
+        Option.some(new Error("lost the queue"))
+      )
+      const inCleanup = yield* stopDuringRun(
+        Effect.onInterrupt(Effect.never, () => Effect.die(new Error("cleanup broke")))
+      )
+      expect(Exit.isFailure(inCleanup) ? Cause.dieOption(inCleanup.cause) : Option.none()).toEqual(
+        Option.some(new Error("cleanup broke"))
+      )
+    }))
+
+  it.effect("a signal while the boot table is being made still gets the drain delay before the release", () =>
+    Effect.gen(function*() {
+      const released: Array<number> = []
+      const inTable = yield* Deferred.make<void>()
+      const Tabled = Context.GenericTag<"Tabled", number>("main/Tabled")
+      const tabled = Package.make({
+        name: "tabled",
+        version: "1.0.0",
+        provides: Tabled,
+        layer: Layer.scoped(
+          Tabled,
+          Effect.acquireRelease(
+            Effect.succeed(1),
+            () => Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => released.push(at)))
+          )
+        ),
+        // the boot table waits for the packages' own metrics
+        metrics: () => Effect.zipRight(Deferred.succeed(inTable, undefined), Effect.as(Effect.sleep("3 seconds"), {}))
+      })
+      const { layer, spine } = announcing(Spine.layer({ packages: [tabled], health: { enabled: false } }))
+      const main = yield* Effect.fork(Spine.main(layer, { shutdownDelay: "1 second" }))
+      yield* Deferred.await(inTable)
+      yield* Fiber.interruptFork(main)
+      yield* untilPhase(spine, "stopping")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.await(main)
+      expect(released).toEqual([1000])
     }))
 
   it.effect("a failed boot stays main's failure when an interruption comes while it releases", () =>
@@ -228,6 +282,34 @@ describe("Spine.runMain", () => {
       expect((yield* Effect.either(getLocal(port, "/livez")))._tag).toBe("Left")
     }))
 })
+
+/** The layer, announcing its spine as soon as it exists, and a way to read it. */
+const announcing = <A, E>(layer: Layer.Layer<A, E>) => {
+  let spine: Spine.SpineService | undefined
+  const announce = Layer.succeed(Spine.Announce, { announce: (service) => void (spine = service) })
+  return { layer: Layer.provide(layer, announce), spine: () => spine }
+}
+
+const untilPhase = (spine: () => Spine.SpineService | undefined, phase: Lifecycle.SpinePhase) =>
+  Effect.gen(function*() {
+    while (true) {
+      const service = spine()
+      if (service !== undefined && (yield* service.phase) === phase) return
+      yield* Effect.yieldNow()
+    }
+  })
+
+/** Runs `Spine.main` with `program` and a drain delay of 1 second, interrupted once it is ready; its exit. */
+const stopDuringRun = <E>(program: Effect.Effect<unknown, E>) =>
+  Effect.gen(function*() {
+    const { layer, spine } = announcing(Spine.layer({ packages: [quick()], health: { enabled: false } }))
+    const main = yield* Effect.fork(Spine.main(layer, { tables: false, program, shutdownDelay: "1 second" }))
+    yield* untilPhase(spine, "ready")
+    yield* Fiber.interruptFork(main)
+    yield* untilPhase(spine, "stopping")
+    yield* TestClock.adjust("1 second")
+    return yield* Fiber.await(main)
+  })
 
 const quick = () => {
   const Quick = Context.GenericTag<"Quick", number>("main/Quick")

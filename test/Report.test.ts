@@ -174,6 +174,30 @@ describe("statistics, metrics and report", () => {
       expect(started[3]).toBe("api")
       expect(released).toEqual([...started].reverse())
     }))
+
+  it.effect("the shutdown table leaves out a package stopped before shutdown, in the same millisecond too", () =>
+    Effect.gen(function*() {
+      const tag = (name: string) => Context.GenericTag<string, number>(`report/removed/${name}`)
+      const packages = ["kept", "dropped"].map((name) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tag(name),
+          optional: true,
+          layer: Layer.succeed(tag(name), 1)
+        })
+      )
+      const spine = yield* Effect.scoped(Effect.gen(function*() {
+        const spine = Context.get(yield* Layer.build(Spine.layer({ packages })), Spine.Spine)
+        yield* spine.remove("dropped")
+        return spine
+      }))
+      const report = yield* spine.report
+      const column = (text: string) => text.split("\n").slice(1).map((line) => line.split(" ")[0])
+      // under the TestClock, "dropped" stopped in the same millisecond as the shutdown began
+      expect(column(Report.toShutdownText(report, ["kept"]))).toEqual(["kept"])
+      expect(column(Report.toShutdownText(report))).toEqual(["dropped", "kept"])
+    }))
 })
 
 describe("free-text names and categories", () => {
