@@ -280,7 +280,9 @@ export const layer = <
         plugins,
         provide: (hook) => Effect.provideService(hook, Spine, service),
         initTimeout: runtime.defaults.initTimeout,
-        stopTimeout: runtime.defaults.stopTimeout
+        stopTimeout: runtime.defaults.stopTimeout,
+        // `/livez` answers 503 while the hook unwinds, as while an aborted boot's starts do
+        aborting: scheduler.setPhase(runtime, "stopping")
       })
       yield* Effect.addFinalizer((exit) =>
         Effect.gen(function*() {

@@ -28,8 +28,10 @@ export const make = <R>(options: {
   readonly provide: (hook: Hook<R>) => Hook<never>
   readonly initTimeout: Duration.Duration
   readonly stopTimeout: Duration.Duration
+  /** Runs when a boot hook is interrupted or times out, before it unwinds: the boot is failing from then on. */
+  readonly aborting: Effect.Effect<void>
 }): Hooks => {
-  const { initTimeout, plugins, provide, stopTimeout } = options
+  const { aborting, initTimeout, plugins, provide, stopTimeout } = options
   const owners: ReadonlyArray<readonly [plugin: string | undefined, hooks: Plugin.Hooks<R>]> = [
     [undefined, options.hooks],
     ...plugins.map((plugin) => [plugin.name, plugin.hooks] as const)
@@ -39,15 +41,19 @@ export const make = <R>(options: {
       ? plugins.flatMap((plugin) => plugin.onInitialize === undefined ? [] : [[plugin.name, plugin.onInitialize]])
       : owners.flatMap(([plugin, hooks]) => hooks[moment] === undefined ? [] : [[plugin, hooks[moment]]])
 
-  /** The hook's exit, or `None` if it ran past `timeout` (it is then interrupted and has unwound, or been left). */
-  const within = (hook: Hook<R>, timeout: Duration.Duration) =>
+  /**
+   * The hook's exit, or `None` if it ran past `timeout` (it is then interrupted and has unwound, or been left).
+   * `stopping` runs first when it is interrupted or times out.
+   */
+  const within = (hook: Hook<R>, timeout: Duration.Duration, stopping: Effect.Effect<void>) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         // a fiber of its own, interruptible even when this runs in a finalizer, and a daemon: one that ignores
         // interruption is left behind, which a parent fiber would wait for when it ends
         const fiber = yield* Effect.forkDaemon(Effect.interruptible(provide(hook)))
-        const exit = yield* restore(awaitAtMost(fiber, timeout)).pipe(Effect.onInterrupt(() => unwind(fiber)))
-        if (Option.isNone(exit)) yield* unwind(fiber)
+        const stop = Effect.zipRight(stopping, unwind(fiber))
+        const exit = yield* restore(awaitAtMost(fiber, timeout)).pipe(Effect.onInterrupt(() => stop))
+        if (Option.isNone(exit)) yield* stop
         return exit
       })
     )
@@ -61,23 +67,27 @@ export const make = <R>(options: {
     boot: (moment) =>
       Effect.forEach(hooksOf(moment), ([plugin, hook]) =>
         Effect.flatMap(
-          within(hook, initTimeout),
+          within(hook, initTimeout, aborting),
           Option.match({
             onNone: () => Effect.fail(new HookTimeout({ hook: moment, plugin, timeout: initTimeout })),
             onSome: Exit.asVoid
           })
         ), { discard: true }),
     shutdown: (moment) =>
-      Effect.forEach(hooksOf(moment), ([plugin, hook]) =>
-        Effect.flatMap(within(hook, stopTimeout), (exit) => {
-          if (Option.isNone(exit)) {
-            const timedOut = new HookTimeout({ hook: moment, plugin, timeout: stopTimeout })
-            return Effect.logError(`${timedOut.message}; interrupted, the shutdown goes on`)
-          }
-          return Exit.isFailure(exit.value)
-            ? Effect.logError(`${moment} hook of ${ownerOf(plugin)} failed`, exit.value.cause)
-            : Effect.void
-        }), { discard: true })
+      Effect.forEach(
+        hooksOf(moment),
+        ([plugin, hook]) =>
+          Effect.flatMap(within(hook, stopTimeout, Effect.void), (exit) => {
+            if (Option.isNone(exit)) {
+              const timedOut = new HookTimeout({ hook: moment, plugin, timeout: stopTimeout })
+              return Effect.logError(`${timedOut.message}; interrupted, the shutdown goes on`)
+            }
+            return Exit.isFailure(exit.value)
+              ? Effect.logError(`${moment} hook of ${ownerOf(plugin)} failed`, exit.value.cause)
+              : Effect.void
+          }),
+        { discard: true }
+      )
   }
 }
 

@@ -171,6 +171,33 @@ describe("lifecycle hooks", () => {
       expect(log.slice(3)).toEqual(["release a", "released a", "afterShutdown"])
     }))
 
+  it.effect("a boot hook past its limit, or interrupted, unwinds with the phase stopping already (/livez 503)", () =>
+    Effect.gen(function*() {
+      const phases: Array<string> = []
+      const afterInit = Effect.flatMap(
+        Spine.Spine,
+        (spine) =>
+          Effect.onInterrupt(
+            Effect.never,
+            () => Effect.flatMap(spine.phase, (phase) => Effect.sync(() => phases.push(phase)))
+          )
+      )
+      for (const interruptAt of [undefined, 500]) {
+        const fiber = yield* Effect.fork(Effect.scoped(Layer.build(Spine.layer({
+          packages: [makeTestPackage([])("a").pkg],
+          hooks: { afterInit },
+          defaults: { initTimeout: "1 second" }
+        }))))
+        if (interruptAt !== undefined) {
+          yield* TestClock.adjust(interruptAt)
+          yield* Fiber.interruptFork(fiber)
+        }
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.await(fiber)
+      }
+      expect(phases).toEqual(["stopping", "stopping"])
+    }))
+
   it.effect("fails the boot with HookTimeout when a boot hook hangs past the init timeout, and releases what started", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
