@@ -423,6 +423,23 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       }
     }))
 
+  it.effect("a layer that interrupts itself is one failed attempt: no second start without initRetry", () =>
+    Effect.gen(function*() {
+      const Quits = Context.GenericTag<"Quits", number>("abort/Quits")
+      let builds = 0
+      const quits = Package.make({
+        name: "quits",
+        version: "1.0.0",
+        provides: Quits,
+        optional: true,
+        layer: Layer.effect(Quits, Effect.zipRight(Effect.sync(() => builds++), Effect.interrupt))
+      })
+      const spine = yield* Effect.scoped(
+        Effect.map(Layer.build(Spine.layer({ packages: [quits] })), Context.get(Spine.Spine))
+      )
+      expect([builds, (yield* timeOf(spine, "quits")).attempts]).toEqual([1, 1])
+    }))
+
   it.effect("initRetry is fed the error, and retries a start interrupted through a layer it shares", () =>
     Effect.gen(function*() {
       let calls = 0

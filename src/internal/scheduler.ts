@@ -313,6 +313,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     const tracing = yield* Tracing.current()
     const spans = new Map<Entry, Tracer.Span>()
     let aborted = false
+    // how many starts of this walk have timed out so far
+    let timedOut = 0
 
     const settle = () => {
       if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
@@ -385,6 +387,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       ++entry.attempts
       Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
+      const timedOutBefore = timedOut
       const fiber = runtime.fork(
         Tracing.within(spans.get(entry), buildAttempt(entry, layer, deps, shared ? memoMap : undefined))
       )
@@ -393,9 +396,11 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         if (abandoned.has(entry)) return releaseLate(result)
         if (Option.isSome(result)) {
           running.delete(entry)
-          return finished(entry, layer, deps, driver, shared, result.value)
+          // interrupted through a shared layer only if a package of this walk timed out meanwhile
+          return finished(entry, layer, deps, driver, shared && timedOut > timedOutBefore, result.value)
         }
         // past the init timeout: interrupt, and give the build the stop timeout to unwind
+        timedOut++
         fiber.unsafeInterruptAsFork(FiberId.none)
         observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (unwound) => {
           releaseLate(unwound)
@@ -422,7 +427,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       layer: L.Layer<never, unknown, unknown>,
       deps: Context.Context<unknown>,
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
-      shared: boolean,
+      /** A first attempt, built with the walk's MemoMap, during which another start of the walk timed out. */
+      throughShared: boolean,
       exit: Exit.Exit<Built, unknown>
     ) => {
       if (Exit.isSuccess(exit)) {
@@ -448,7 +454,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       // Interrupted, yet not by the boot: through a layer it shares with a package whose start was interrupted (its
       // init timeout) and which was building it. Not this package's failure: it starts again at once, building
       // everything itself, so that an optional package's timeout never fails a required one.
-      if (shared && Cause.isInterruptedOnly(exit.cause)) return launch(entry, layer, deps, driver, false)
+      if (throughShared && Cause.isInterruptedOnly(exit.cause)) return launch(entry, layer, deps, driver, false)
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
       if (schedule !== undefined) {
         return retry(entry, layer, deps, schedule, driver, exit)
