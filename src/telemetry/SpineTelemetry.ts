@@ -33,17 +33,19 @@
 import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import * as Resource from "@effect/opentelemetry/Resource"
+import * as Tracer from "@effect/opentelemetry/Tracer"
 import type { Attributes } from "@opentelemetry/api"
 import * as MetricsJson from "@opentelemetry/exporter-metrics-otlp-http"
 import * as MetricsProto from "@opentelemetry/exporter-metrics-otlp-proto"
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
 import * as TracesJson from "@opentelemetry/exporter-trace-otlp-http"
 import * as TracesProto from "@opentelemetry/exporter-trace-otlp-proto"
+import { resourceFromAttributes } from "@opentelemetry/resources"
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics"
 import { ConsoleMetricExporter, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { BatchSpanProcessor, ConsoleSpanExporter } from "@opentelemetry/sdk-trace-base"
-import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option } from "effect"
+import { Array as Arr, Config, ConfigError, Context, Duration, Effect, Either, Layer, Option } from "effect"
 
 /**
  * Scrapes every Effect metric as Prometheus text, for `/metrics`.
@@ -98,9 +100,19 @@ const prometheusOf: Layer.Layer<PrometheusMetrics, never, Resource.Resource> = L
 export const layerPrometheus: Layer.Layer<PrometheusMetrics> = Layer.unwrapEffect(Effect.gen(function*() {
   const provided = yield* Effect.serviceOption(PrometheusMetrics)
   if (Option.isSome(provided)) return Layer.succeed(PrometheusMetrics, provided.value)
-  const attributes = yield* Effect.orDie(resourceAttributes)
+  // not `Resource.layerFromEnv`: it reads both variables raw (untrimmed, not percent-decoded, malformed pairs kept)
+  const env = yield* Effect.orDie(
+    Config.all({ serviceName: variable("OTEL_SERVICE_NAME"), attributes: resourceAttributes })
+  )
   const resource = Option.match(yield* Effect.serviceOption(Resource.Resource), {
-    onNone: () => Resource.layerFromEnv(attributes),
+    onNone: () =>
+      Layer.succeed(
+        Resource.Resource,
+        resourceFromAttributes(Option.match(env.serviceName, {
+          onNone: () => env.attributes,
+          onSome: (serviceName) => ({ ...env.attributes, "service.name": serviceName })
+        }))
+      ),
     onSome: (value) => Layer.succeed(Resource.Resource, value)
   })
   return Layer.provide(prometheusOf, resource)
@@ -184,15 +196,33 @@ const protocol = (signal: "TRACES" | "METRICS") =>
     )
   ).pipe(Config.map((named) => Option.getOrElse(Option.firstSomeOf(named), () => "http/protobuf" as const)))
 
-/** A positive number of milliseconds, `fallback` when unset. */
+/** The longest delay of a Node timer: a longer one fires after 1 ms, so an export interval would turn into a loop. */
+const maxTimerMillis = 2 ** 31 - 1
+
+/** A positive number of milliseconds a timer can wait, `fallback` when unset. */
 const millis = (name: string, fallback: number) =>
   Config.map(
     parsed(name, (value) =>
-      /^\d+$/.test(value) && Number(value) > 0
+      /^\d+$/.test(value) && Number(value) > 0 && Number(value) <= maxTimerMillis
         ? Either.right(Number(value))
-        : Either.left(`Expected a positive integer number of milliseconds, but got ${value}`)),
+        : Either.left(
+          `Expected a positive integer number of milliseconds, at most ${maxTimerMillis}, but got ${value}`
+        )),
     Option.getOrElse(() => fallback)
   )
+
+/**
+ * An OTLP endpoint: an http or https URL. Checked here because the exporter
+ * would throw (a defect, not a `ConfigError`) on what is not a URL, and take
+ * `localhost:4318` (a URL of scheme `localhost:`) only to fail every export.
+ */
+const endpoint = (name: string) =>
+  parsed(name, (value) =>
+    Option.exists(toUrl(value), (url) => url.protocol === "http:" || url.protocol === "https:")
+      ? Either.right(value)
+      : Either.left(`Expected an http:// or https:// URL, but got ${value}`))
+
+const toUrl = Option.liftThrowable((value: string) => new URL(value))
 
 /**
  * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs separated by commas, keys and
@@ -218,9 +248,9 @@ const environment = Config.all({
   disabled: Config.map(variable("OTEL_SDK_DISABLED"), Option.exists((value) => value.toLowerCase() === "true")),
   serviceName: variable("OTEL_SERVICE_NAME"),
   attributes: resourceAttributes,
-  endpoint: variable("OTEL_EXPORTER_OTLP_ENDPOINT"),
-  tracesEndpoint: variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  metricsEndpoint: variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+  endpoint: endpoint("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  tracesEndpoint: endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  metricsEndpoint: endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
   tracesExporter: exporters("OTEL_TRACES_EXPORTER", ["otlp", "console", "none"]),
   metricsExporter: exporters("OTEL_METRICS_EXPORTER", ["otlp", "console", "prometheus", "none"]),
   tracesProtocol: protocol("TRACES"),
@@ -254,18 +284,23 @@ const chosen = (
 }
 
 /**
- * OpenTelemetry for the application: `NodeSdk` with the spine's spans and
- * every Effect metric, exported over OTLP/HTTP as the `OTEL_*` environment
- * says (endpoint, headers, timeout, compression, sampler, batch settings and
- * temporality are read by the SDK's exporters and processors; this layer
- * reads `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+ * OpenTelemetry for the application: what `NodeSdk.layer` sets up, with the
+ * spine's spans and every Effect metric, exported over OTLP/HTTP as the
+ * `OTEL_*` environment says, and to the processors and readers in `options`.
+ * This layer reads `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`,
+ * `OTEL_RESOURCE_ATTRIBUTES`, the endpoints (`OTEL_EXPORTER_OTLP_ENDPOINT`
+ * and its `_TRACES_` and `_METRICS_` forms, http or https URLs),
  * `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` (`otlp`, `console`,
  * `none`), `OTEL_EXPORTER_OTLP_PROTOCOL` and its `_TRACES_` and `_METRICS_`
  * forms (`http/protobuf`, the default, or `http/json`),
- * `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT`),
- * and to the processors and readers in `options`. Also provides the
- * Prometheus scrape that `SpineHttp` serves at `/metrics`, with the same
- * resource. An invalid variable fails the layer with a `ConfigError` naming it.
+ * `OTEL_METRIC_EXPORT_INTERVAL` and `OTEL_METRIC_EXPORT_TIMEOUT`; headers,
+ * timeout, compression, sampler and batch settings are read by the SDK's
+ * exporters and processors. An invalid variable fails the layer with a
+ * `ConfigError` naming it. Metrics are always exported cumulative, whatever
+ * `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` says:
+ * `@effect/opentelemetry` reports Effect's metric state, which is cumulative.
+ * Also provides the Prometheus scrape that `SpineHttp` serves at `/metrics`,
+ * with the same resource.
  *
  * Provide it below the spine (`Layer.provide` / `Layer.provideMerge`) so that
  * the boot is traced.
@@ -302,16 +337,19 @@ export const layer = (
       metricReader.push(periodic(new Exporter(urlOf(env.metricsEndpoint, env.endpoint, "metrics"))))
     }
     if (metrics.includes("console")) metricReader.push(periodic(new ConsoleMetricExporter()))
-    const resource = {
+    // What `NodeSdk.layer` does, but with this resource only: it would add `Resource.layerFromEnv`, which reads
+    // `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` again, raw, beside the parsed ones
+    const resource = Resource.layer({
       serviceName: Option.getOrElse(env.serviceName, () => options.serviceName),
       ...(options.serviceVersion === undefined ? {} : { serviceVersion: options.serviceVersion }),
       attributes: { ...env.attributes, ...options.attributes }
-    }
-    const sdk = NodeSdk.layer(() => ({
-      resource,
-      spanProcessor,
-      metricReader,
-      shutdownTimeout: options.shutdownTimeout ?? Duration.seconds(3)
-    }))
-    return Layer.provideMerge(prometheusOf, sdk)
+    })
+    const shutdownTimeout = options.shutdownTimeout ?? Duration.seconds(3)
+    const tracing = Arr.isNonEmptyArray(spanProcessor)
+      ? Layer.provide(Tracer.layer, NodeSdk.layerTracerProvider(spanProcessor, { shutdownTimeout }))
+      : Layer.empty
+    const metering = Arr.isNonEmptyArray(metricReader)
+      ? Metrics.layer(() => metricReader, { shutdownTimeout })
+      : Layer.empty
+    return Layer.mergeAll(tracing, metering, prometheusOf).pipe(Layer.provideMerge(resource))
   }))

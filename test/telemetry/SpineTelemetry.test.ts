@@ -8,7 +8,19 @@ import {
 } from "@opentelemetry/sdk-metrics"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { ConfigProvider, Context, Effect, Exit, Fiber, Layer, Metric, Schedule, Scope } from "effect"
+import {
+  Cause,
+  ConfigError,
+  ConfigProvider,
+  Context,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Metric,
+  Schedule,
+  Scope
+} from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Metrics, Package, Spine, SpineHttp, SpineTelemetry } from "../../src/index.js"
@@ -76,6 +88,21 @@ const boot = (
     const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
     return { scope, spine, context }
   })
+
+/** Builds `layer` and closes it, with the variables of `env` only. */
+const buildWith = <A, E>(layer: Layer.Layer<A, E>, env: Record<string, string>) =>
+  Effect.scoped(Layer.build(layer)).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    Effect.exit
+  )
+
+/** The `target_info` line of a scrape: the resource as Prometheus sees it. */
+const targetInfo = (layer: Layer.Layer<SpineTelemetry.PrometheusMetrics, unknown>, env: Record<string, string>) =>
+  Effect.flatMap(SpineTelemetry.PrometheusMetrics, (metrics) => metrics.scrape).pipe(
+    Effect.provide(layer),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    Effect.map((text) => text.split("\n").find((line) => line.startsWith("target_info")))
+  )
 
 const named = (spans: ReadonlyArray<ReadableSpan>, name: string) => spans.filter((span) => span.name === name)
 
@@ -373,4 +400,68 @@ describe("SpineTelemetry", () => {
           expect(String(exit.cause)).toContain(expected)
         }
       })))
+
+  it.scopedLive("OTEL_RESOURCE_ATTRIBUTES is the resource once, percent-decoded, without malformed pairs; a blank OTEL_SERVICE_NAME is unset", () =>
+    Effect.gen(function*() {
+      const env = { OTEL_RESOURCE_ATTRIBUTES: "team%20name=a%2Cb,bad=%E0%A4%A,q=x%3Dy" }
+      const exporter = new InMemorySpanExporter()
+      const { scope } = yield* boot(
+        SpineTelemetry.layer({ serviceName: "svc", spanProcessor: new SimpleSpanProcessor(exporter), otlp: false })
+      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      yield* Scope.close(scope, Exit.void)
+      const [root] = named(exporter.getFinishedSpans(), "spine.boot")
+      expect(root.resource.attributes).toEqual({
+        "team name": "a,b",
+        "q": "x=y",
+        "service.name": "svc",
+        "telemetry.sdk.name": "@effect/opentelemetry",
+        "telemetry.sdk.language": "nodejs"
+      })
+      expect(yield* targetInfo(SpineTelemetry.layer({ serviceName: "svc", otlp: false }), env)).toBe(
+        `target_info{team_name="a,b",q="x=y",service_name="svc",telemetry_sdk_name="@effect/opentelemetry",telemetry_sdk_language="nodejs"} 1`
+      )
+
+      // layerPrometheus alone (SpineHttp.layer without SpineTelemetry.layer) reads the same variables the same way
+      expect(yield* targetInfo(SpineTelemetry.layerPrometheus, env)).toBe(`target_info{team_name="a,b",q="x=y"} 1`)
+      expect(yield* targetInfo(SpineTelemetry.layerPrometheus, { ...env, OTEL_SERVICE_NAME: "  svc  " })).toBe(
+        `target_info{team_name="a,b",q="x=y",service_name="svc"} 1`
+      )
+      expect(yield* targetInfo(SpineTelemetry.layerPrometheus, { OTEL_SERVICE_NAME: "" })).toBe("target_info 1")
+      expect(yield* targetInfo(SpineTelemetry.layerPrometheus, { OTEL_SERVICE_NAME: " " })).toBe("target_info 1")
+    }))
+
+  it.effect("an OTLP endpoint that is not an http(s) URL fails the layer with a ConfigError naming it, not a defect", () =>
+    Effect.forEach([
+      ["OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"],
+      ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "::::"],
+      // a URL, but of scheme "localhost:": every export would fail, later and far from here
+      ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "localhost:4318"]
+    ], ([name, value]) =>
+      Effect.gen(function*() {
+        const exit = yield* buildWith(SpineTelemetry.layer({ serviceName: "x" }), { [name]: value })
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) {
+          expect(Cause.isDie(exit.cause)).toBe(false)
+          const failure = Cause.failureOption(exit.cause)
+          expect(failure._tag === "Some" && ConfigError.isConfigError(failure.value)).toBe(true)
+          expect(String(exit.cause)).toContain(name)
+          expect(String(exit.cause)).toContain("http")
+        }
+      })))
+
+  it.effect("a millisecond variable above 2147483647 (the longest timer Node keeps; more fires at once) is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      for (const name of ["OTEL_METRIC_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_TIMEOUT"]) {
+        const exit = yield* buildWith(SpineTelemetry.layer({ serviceName: "x", otlp: false }), { [name]: "3000000000" })
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) {
+          expect(String(exit.cause)).toContain(name)
+          expect(String(exit.cause)).toContain("2147483647")
+        }
+      }
+      const limit = yield* buildWith(SpineTelemetry.layer({ serviceName: "x", otlp: false }), {
+        OTEL_METRIC_EXPORT_INTERVAL: "2147483647"
+      })
+      expect(Exit.isSuccess(limit)).toBe(true)
+    }))
 })
