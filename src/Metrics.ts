@@ -83,7 +83,7 @@ export const bootDuration = Metric.gauge("spine_boot_duration_seconds", {
  * @category metrics
  */
 export const packages = Metric.gauge("spine_packages", {
-  description: "Packages per state, summed over every spine of the process"
+  description: "Packages per state, summed over the spines of the process that have not stopped"
 })
 
 /**

@@ -289,10 +289,13 @@ export const layer = <
           yield* manage.stop(manager)
           yield* manage.settled(manager)
           yield* monitor.stop(health)
+          // a boot failed by a hook leaves packages that never began to start
+          if (Exit.isFailure(exit)) yield* scheduler.skipNotStarted(runtime, exit.cause)
           yield* hooks.shutdown("beforeShutdown")
           yield* scheduler.release(runtime, exit)
           yield* hooks.shutdown("afterShutdown")
           yield* scheduler.setPhase(runtime, "stopped")
+          yield* scheduler.leave(runtime)
         }).pipe(Effect.withSpan("spine.shutdown", { root: true }))
       )
       yield* hooks.boot("beforeInit")

@@ -151,6 +151,29 @@ export const count = (runtime: Runtime, state: PackageState, delta: number) => {
   Metrics.packages.unsafeModify(delta, labelsOfState(state))
 }
 
+/** Takes a stopped spine's packages out of `spine_packages`, which counts the spines still running. */
+export const leave = (runtime: Runtime) =>
+  Effect.sync(() => {
+    for (const state of packageStates) count(runtime, state, -runtime.stateCounts[state])
+  })
+
+/**
+ * After a first boot that failed or was interrupted (in the scheduler or in a
+ * hook), what never began to start is `skipped`, not left `registered`.
+ */
+export const skipNotStarted = (runtime: Runtime, cause: Cause.Cause<unknown>) =>
+  Effect.sync(() => {
+    if (runtime.booted) return
+    const reason = Cause.isInterruptedOnly(cause)
+      ? "not started: the boot was interrupted"
+      : "not started: the boot failed"
+    for (const entry of runtime.entries) {
+      if (entry.state !== "registered") continue
+      entry.error = reason
+      transition(runtime, entry, "skipped", { reason })
+    }
+  })
+
 const now = (runtime: Runtime) => runtime.clock.unsafeCurrentTimeMillis()
 
 const emit = (runtime: Runtime, event: (at: Date) => SpineEvent) => {
@@ -521,19 +544,6 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       resolved(entry)
     }
 
-    /** After an aborted first boot, what never began to start is `skipped`, not left `registered`. */
-    const notStarted = (cause: Cause.Cause<unknown>) => {
-      if (runtime.booted) return
-      const reason = Cause.isInterruptedOnly(cause)
-        ? "not started: the boot was interrupted"
-        : "not started: the boot failed"
-      for (const entry of entries) {
-        if (entry.state !== "registered") continue
-        entry.error = reason
-        transition(runtime, entry, "skipped", { reason })
-      }
-    }
-
     graph.start()
     yield* Deferred.await(done).pipe(
       Effect.onExit((exit) =>
@@ -542,7 +552,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
           // not once the starts in progress have unwound
           if (!runtime.booted) enterPhase(runtime, "stopping")
           abort()
-          return Effect.andThen(Deferred.await(settled), () => notStarted(exit.cause))
+          return Effect.andThen(Deferred.await(settled), skipNotStarted(runtime, exit.cause))
         })
       ),
       Effect.ensuring(Effect.sync(runtime.timers.idle))

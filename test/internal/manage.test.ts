@@ -403,6 +403,26 @@ describe("runtime package management", () => {
       expect(result.byState).toMatchObject({ ready: 2 })
     }))
 
+  it.effect("a spine leaves spine_packages once stopped; one failed by a hook leaves no package registered", () =>
+    Effect.gen(function*() {
+      const make = recorded([])
+      const gauges = Effect.forEach(
+        packageStates,
+        (state) => Effect.map(Metric.value(Metric.tagged(Metrics.packages, "state", state)), (gauge) => gauge.value)
+      )
+      const before = yield* gauges
+      yield* withSpine({ packages: [make("db").pkg] }, () => Effect.void)
+      let announced: Spine.SpineService | undefined
+      const failed = yield* Effect.exit(Effect.scoped(Layer.build(
+        Spine.layer({ packages: [make("cache").pkg], hooks: { beforeInit: Effect.die("no disk") } }).pipe(
+          Layer.provide(Layer.succeed(Spine.Announce, { announce: (spine) => void (announced = spine) }))
+        )
+      )))
+      expect(Exit.isFailure(failed)).toBe(true)
+      expect(yield* announced!.state("cache")).toBe("skipped")
+      expect(yield* gauges).toEqual(before)
+    }))
+
   it.effect("a removed package's own health loop stops; re-added, it runs one loop again", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
