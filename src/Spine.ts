@@ -11,6 +11,7 @@ import type { Config, Schedule, Stream } from "effect"
 import {
   Array as Arr,
   Cause,
+  Clock,
   Console,
   Context,
   Deferred,
@@ -245,6 +246,7 @@ export const layer = <
     const extensions = Plugin.extensions(handlers)
     // validation, configuration, hooks and every package start, traced as one `spine.boot` span
     const booting = Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
       const mistake = spineOptions.check(options) ?? lifecycle.duplicateOf(plugins, handlers)
       if (mistake !== undefined) return yield* Effect.fail(mistake)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
@@ -254,6 +256,7 @@ export const layer = <
       })
       const { enabled, loaded } = yield* loader.load(packages, options.features ?? {})
       const runtime = yield* scheduler.make({
+        startedAt,
         resolved,
         layers: loaded,
         features: enabled,

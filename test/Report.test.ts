@@ -175,6 +175,33 @@ describe("statistics, metrics and report", () => {
       expect(released).toEqual([...started].reverse())
     }))
 
+  it.effect("the boot duration counts from before the configuration is read", () =>
+    Effect.gen(function*() {
+      const Configured = Context.GenericTag<"Configured", number>("report/Configured")
+      const configured = Package.make({
+        name: "configured",
+        version: "1.0.0",
+        provides: Configured,
+        config: Config.number("PORT"),
+        layer: (port) => Layer.succeed(Configured, port)
+      })
+      const values = ConfigProvider.fromMap(new Map([["PORT", "8080"]]))
+      // a configuration source that takes 400 ms to answer, as a remote one may
+      const slow = ConfigProvider.make({
+        load: (config) => Effect.delay(values.load(config), "400 millis"),
+        flattened: values.flattened
+      })
+      const booting = yield* Effect.fork(
+        Effect.scoped(Effect.flatMap(
+          Layer.build(Spine.layer({ packages: [configured], health: { enabled: false } })),
+          (context) => Context.get(context, Spine.Spine).report
+        )).pipe(Effect.withConfigProvider(slow))
+      )
+      yield* TestClock.adjust("400 millis")
+      const report = yield* Fiber.join(booting)
+      expect(report.summary.bootDurationMs).toBe(400)
+    }))
+
   it.effect("the shutdown table leaves out a package stopped before shutdown, in the same millisecond too", () =>
     Effect.gen(function*() {
       const tag = (name: string) => Context.GenericTag<string, number>(`report/removed/${name}`)

@@ -93,6 +93,8 @@ export const make = Effect.fnUntraced(function*(options: {
   readonly layers: ReadonlyArray<L.Layer<never, unknown, unknown> | undefined>
   readonly features: ReadonlyMap<string, boolean>
   readonly defaults: Defaults
+  /** When the boot began, before validation: the clock's milliseconds. */
+  readonly startedAt: number
 }) {
   const entries = options.resolved.nodes.map((node) => makeEntry(node, options.layers[node.index]))
   const clock = yield* Effect.clock
@@ -111,7 +113,7 @@ export const make = Effect.fnUntraced(function*(options: {
     booted: false,
     version: 0,
     stateCounts: countByState([]),
-    bootStartedAt: clock.unsafeCurrentTimeMillis(),
+    bootStartedAt: options.startedAt,
     bootDurationMs: undefined
   }
   // every state gets a series, 0 included
