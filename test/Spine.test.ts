@@ -421,6 +421,27 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         // built by `reports` and interrupted with it, then by `users` itself
         expect(users?.durationMs).toBe(packages[0] === reports ? 600 : 500)
       }
+      // `users` begins after `reports` timed out, and finds the shared build already interrupted
+      const x = Package.make({
+        name: "x",
+        version: "1.0.0",
+        provides: tagOf("x"),
+        layer: Layer.effect(tagOf("x"), Effect.as(Effect.sleep("250 millis"), 1))
+      })
+      const later = Package.make({
+        name: "users",
+        version: "1.0.0",
+        provides: tagOf("users"),
+        requires: [tagOf("x")],
+        layer: Layer.effect(tagOf("users"), tagOf("pool")).pipe(Layer.provide(pool))
+      })
+      const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [reports, x, later] })),
+        (context) => Context.get(context, Spine.Spine).timeline
+      )))
+      yield* TestClock.adjust("1 second")
+      const timeline = yield* Fiber.join(booting)
+      expect(timeline.find((entry) => entry.package === "users")).toMatchObject({ state: "ready", attempts: 2 })
     }))
 
   it.effect("a layer that interrupts itself is one failed attempt: no second start without initRetry", () =>
@@ -438,6 +459,34 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         Effect.map(Layer.build(Spine.layer({ packages: [quits] })), Context.get(Spine.Spine))
       )
       expect([builds, (yield* timeOf(spine, "quits")).attempts]).toEqual([1, 1])
+      // nor when another package times out meanwhile
+      const Stuck = Context.GenericTag<"Stuck", number>("abort/Stuck")
+      const stuck = Package.make({
+        name: "stuck",
+        version: "1.0.0",
+        provides: Stuck,
+        optional: true,
+        initTimeout: "50 millis",
+        layer: Layer.effect(Stuck, Effect.never)
+      })
+      const slowQuits = Package.make({
+        name: "quits",
+        version: "1.0.0",
+        provides: Quits,
+        optional: true,
+        layer: Layer.effect(
+          Quits,
+          Effect.zipRight(Effect.sync(() => builds++), Effect.delay(Effect.interrupt, "200 millis"))
+        )
+      })
+      builds = 0
+      const booting = yield* Effect.fork(Effect.scoped(Effect.map(
+        Layer.build(Spine.layer({ packages: [stuck, slowQuits] })),
+        Context.get(Spine.Spine)
+      )))
+      yield* TestClock.adjust("1 second")
+      const again = yield* Fiber.join(booting)
+      expect([builds, (yield* timeOf(again, "quits")).attempts]).toEqual([1, 1])
     }))
 
   it.effect("initRetry is fed the error, and retries a start interrupted through a layer it shares", () =>

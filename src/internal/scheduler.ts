@@ -18,8 +18,10 @@ import {
   Deferred,
   Duration,
   Effect,
+  Equal,
   Exit,
   FiberId,
+  HashSet,
   Layer,
   MetricLabel,
   Option,
@@ -314,6 +316,17 @@ const buildAttempt = (
       ))
   )
 
+/**
+ * What interrupts a start past its init timeout. A start that another start's
+ * timeout interrupted, through a layer they share in the walk's MemoMap,
+ * carries it in its cause (so does one that begins after, from the MemoMap's
+ * failed entry); a layer that interrupts itself, or the boot, does not.
+ */
+const initTimeoutId = FiberId.make(-1, 0)
+
+const throughTimeout = (cause: Cause.Cause<unknown>) =>
+  Cause.isInterruptedOnly(cause) && HashSet.some(Cause.interruptors(cause), (id) => Equal.equals(id, initTimeoutId))
+
 /** The outcome of a boot: completed, or failed with a required package's error. */
 type BootError = PackageInitFailed | PackageInitTimeout
 
@@ -338,8 +351,6 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     const tracing = yield* Tracing.current()
     const spans = new Map<Entry, Tracer.Span>()
     let aborted = false
-    // how many starts of this walk have timed out so far
-    let timedOut = 0
 
     const settle = () => {
       if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
@@ -412,7 +423,6 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       ++entry.attempts
       Metrics.packageInitAttempts.unsafeUpdate(1, entry.labels)
       const timeout = entry.pkg.initTimeout ?? runtime.defaults.initTimeout
-      const timedOutBefore = timedOut
       const fiber = runtime.fork(
         Tracing.within(spans.get(entry), buildAttempt(entry, layer, deps, shared ? memoMap : undefined))
       )
@@ -421,12 +431,10 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         if (abandoned.has(entry)) return releaseLate(result)
         if (Option.isSome(result)) {
           running.delete(entry)
-          // interrupted through a shared layer only if a package of this walk timed out meanwhile
-          return finished(entry, layer, deps, driver, shared && timedOut > timedOutBefore, result.value)
+          return finished(entry, layer, deps, driver, shared, result.value)
         }
         // past the init timeout: interrupt, and give the build the stop timeout to unwind
-        timedOut++
-        fiber.unsafeInterruptAsFork(FiberId.none)
+        fiber.unsafeInterruptAsFork(initTimeoutId)
         observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (unwound) => {
           releaseLate(unwound)
           if (abandoned.has(entry)) return
@@ -452,8 +460,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       layer: L.Layer<never, unknown, unknown>,
       deps: Context.Context<unknown>,
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
-      /** A first attempt, built with the walk's MemoMap, during which another start of the walk timed out. */
-      throughShared: boolean,
+      shared: boolean,
       exit: Exit.Exit<Built, unknown>
     ) => {
       if (Exit.isSuccess(exit)) {
@@ -479,7 +486,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       // Interrupted, yet not by the boot: through a layer it shares with a package whose start was interrupted (its
       // init timeout) and which was building it. Not this package's failure: it starts again at once, building
       // everything itself, so that an optional package's timeout never fails a required one.
-      if (throughShared && Cause.isInterruptedOnly(exit.cause)) return launch(entry, layer, deps, driver, false)
+      if (shared && throughTimeout(exit.cause)) return launch(entry, layer, deps, driver, false)
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
       if (schedule !== undefined) {
         return retry(entry, layer, deps, schedule, driver, exit)
