@@ -498,7 +498,12 @@ export const main = <ROut, E, E2 = never>(
           const context = built.value
           const spine = Context.get(context, Spine)
           const work = Effect.gen(function*() {
-            if (tables) yield* Console.log(Report.toText(yield* spine.report))
+            // whole, even if a signal comes while it is made (the report waits on packages' metrics, within a limit)
+            if (tables) {
+              yield* Effect.uninterruptible(
+                Effect.flatMap(spine.report, (report) => Console.log(Report.toText(report)))
+              )
+            }
             if (program !== undefined) yield* Effect.provide(program, context)
             if (options.keepAlive ?? true) yield* Effect.never
           })
@@ -508,7 +513,7 @@ export const main = <ROut, E, E2 = never>(
           const joined = yield* Effect.exit(restore(Fiber.join(fiber)))
           return yield* Effect.gen(function*() {
             const running = (yield* spine.timeline).flatMap((entry) =>
-              entry.stoppedAt === undefined ? [entry.package] : []
+              entry.state === "starting" || entry.state === "ready" || entry.state === "stopping" ? [entry.package] : []
             )
             yield* spine.beginShutdown
             if (Exit.isInterrupted(joined)) yield* Effect.sleep(options.shutdownDelay ?? 0)
@@ -562,13 +567,11 @@ export const runMain = <ROut, E, E2 = never>(
   // manager relaying it) would kill the process before an interrupted boot or the program had unwound
   NodeRuntime.runMain(ignoringSigterm(main(appLayer, options)), {
     disableErrorReporting: true,
-    // exit once `main` ends, output written: a finalizer left behind past its stop timeout must not keep the
-    // process alive, and `process.exit` drops what a pipe has not taken yet
+    // exit once `main` ends and its output is written (however long a slow reader takes): a finalizer left behind
+    // past its stop timeout must not keep the process alive, and `process.exit` drops what a pipe has not taken yet
     teardown: (exit) => {
       const code = Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : 0
-      const end = () => process.exit(code)
       process.exitCode = code
-      setTimeout(end, 5_000).unref()
-      process.stdout.write("", () => process.stderr.write("", end))
+      process.stdout.write("", () => process.stderr.write("", () => process.exit(code)))
     }
   })

@@ -170,33 +170,46 @@ describe("Spine.runMain", () => {
       )
     }))
 
-  it.effect("a signal while the boot table is being made still gets the drain delay before the release", () =>
+  it.effect("a signal while the boot table is being made: the table is printed whole, then the drain and release", () =>
     Effect.gen(function*() {
-      const released: Array<number> = []
-      const inTable = yield* Deferred.make<void>()
-      const Tabled = Context.GenericTag<"Tabled", number>("main/Tabled")
-      const tabled = Package.make({
-        name: "tabled",
-        version: "1.0.0",
-        provides: Tabled,
-        layer: Layer.scoped(
-          Tabled,
-          Effect.acquireRelease(
-            Effect.succeed(1),
-            () => Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => released.push(at)))
-          )
-        ),
-        // the boot table waits for the packages' own metrics
-        metrics: () => Effect.zipRight(Deferred.succeed(inTable, undefined), Effect.as(Effect.sleep("3 seconds"), {}))
-      })
-      const { layer, spine } = announcing(Spine.layer({ packages: [tabled], health: { enabled: false } }))
-      const main = yield* Effect.fork(Spine.main(layer, { shutdownDelay: "1 second" }))
-      yield* Deferred.await(inTable)
-      yield* Fiber.interruptFork(main)
-      yield* untilPhase(spine, "stopping")
-      yield* TestClock.adjust("1 second")
-      yield* Fiber.await(main)
-      expect(released).toEqual([1000])
+      const base = yield* Effect.console
+      for (const delay of ["1 second", "0 millis"] as const) {
+        const printed: Array<string> = []
+        const released: Array<number> = []
+        const start = yield* Clock.currentTimeMillis
+        const inTable = yield* Deferred.make<void>()
+        const Tabled = Context.GenericTag<"Tabled", number>("main/Tabled")
+        const tabled = Package.make({
+          name: "tabled",
+          version: "1.0.0",
+          provides: Tabled,
+          layer: Layer.scoped(
+            Tabled,
+            Effect.acquireRelease(
+              Effect.succeed(1),
+              () => Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => released.push(at)))
+            )
+          ),
+          // the boot table waits for the packages' own metrics
+          metrics: () => Effect.zipRight(Deferred.succeed(inTable, undefined), Effect.as(Effect.sleep("3 seconds"), {}))
+        })
+        const { layer, spine } = announcing(Spine.layer({ packages: [tabled], health: { enabled: false } }))
+        const main = yield* Effect.fork(Effect.withConsole(Spine.main(layer, { shutdownDelay: delay }), {
+          ...base,
+          log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void printed.push(args.join(" ")))
+        }))
+        yield* Deferred.await(inTable)
+        yield* Fiber.interruptFork(main)
+        yield* untilPhase(spine, "stopping")
+        yield* TestClock.adjust("3 seconds")
+        yield* Fiber.await(main)
+        // readiness `fail` at 0 ms, the table done at 3000 ms, after the drain delay
+        expect(released).toEqual([start + 3000])
+        expect(printed.map((text) => text.trim().split("\n")[0].split(/\s+/).slice(0, 2).join(" "))).toEqual([
+          "PACKAGE VERSION",
+          "PACKAGE STOP"
+        ])
+      }
     }))
 
   it.effect("a failed boot stays main's failure when an interruption comes while it releases", () =>

@@ -397,7 +397,12 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         services.set(dependency.pkg.provides.key, dependency.service.value)
       }
       if (aborted) return
+      // a start afresh (a flag turned on again): nothing of the last run's timeline stays
       entry.startedAt = now(runtime)
+      entry.readyAt = undefined
+      entry.durationMs = undefined
+      entry.stoppedAt = undefined
+      entry.stopDurationMs = undefined
       transition(runtime, entry, "starting", { attempt: 1 })
       const span = Tracing.start(tracing, "spine.package.start", {
         "spine.package.name": entry.pkg.name,

@@ -480,6 +480,22 @@ const bootSpine = (options: Spine.Options<ReadonlyArray<Package.Any>>) =>
   })
 
 describe("a layer that failed to start runs again on the next start", () => {
+  it.effect("a package turned off and on again has the timeline of its new run only", () =>
+    Effect.gen(function*() {
+      const make = recorded([])
+      const mail = make("mail", { feature: "mail" })
+      const { result } = yield* withSpine({ packages: [mail.pkg], features: { mail: true } }, (spine) =>
+        Effect.gen(function*() {
+          yield* spine.setFeature("mail", false)
+          yield* spine.setFeature("mail", true)
+          return (yield* spine.timeline).find((entry) =>
+            entry.package === "mail"
+          )
+        }))
+      expect(result).toMatchObject({ state: "ready", attempts: 1, stoppedAt: undefined, stopDurationMs: undefined })
+      expect(result?.readyAt).toBeInstanceOf(Date)
+    }))
+
   it.effect("setFeature on, failing; setFeature on again runs the layer again", () =>
     Effect.gen(function*() {
       const mail = transient("mail")
