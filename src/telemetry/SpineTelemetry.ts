@@ -212,19 +212,6 @@ const millis = (name: string, fallback: number) =>
   )
 
 /**
- * An OTLP endpoint: an http or https URL. Checked here because the exporter
- * would throw (a defect, not a `ConfigError`) on what is not a URL, and take
- * `localhost:4318` (a URL of scheme `localhost:`) only to fail every export.
- */
-const endpoint = (name: string) =>
-  parsed(name, (value) =>
-    Option.exists(toUrl(value), (url) => url.protocol === "http:" || url.protocol === "https:")
-      ? Either.right(value)
-      : Either.left(`Expected an http:// or https:// URL, but got ${value}`))
-
-const toUrl = Option.liftThrowable((value: string) => new URL(value))
-
-/**
  * `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs separated by commas, keys and
  * values percent-decoded (`a%2Cb` is `a,b`); a malformed pair is skipped.
  */
@@ -248,9 +235,9 @@ const environment = Config.all({
   disabled: Config.map(variable("OTEL_SDK_DISABLED"), Option.exists((value) => value.toLowerCase() === "true")),
   serviceName: variable("OTEL_SERVICE_NAME"),
   attributes: resourceAttributes,
-  endpoint: endpoint("OTEL_EXPORTER_OTLP_ENDPOINT"),
-  tracesEndpoint: endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  metricsEndpoint: endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+  endpoint: variable("OTEL_EXPORTER_OTLP_ENDPOINT"),
+  tracesEndpoint: variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  metricsEndpoint: variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
   tracesExporter: exporters("OTEL_TRACES_EXPORTER", ["otlp", "console", "none"]),
   metricsExporter: exporters("OTEL_METRICS_EXPORTER", ["otlp", "console", "prometheus", "none"]),
   tracesProtocol: protocol("TRACES"),
@@ -263,12 +250,29 @@ const environment = Config.all({
  * Where one signal goes: its own endpoint as given, else the general one
  * with `/v1/<signal>` appended, as the specification says. Passed to the
  * exporter, so that an endpoint from any `ConfigProvider` is the one used.
+ * Checked only here, when the signal uses OTLP (so `OTEL_SDK_DISABLED` or
+ * `none` turns a bad endpoint off too): the exporter would throw, a defect,
+ * on what is not a URL, and take `localhost:4318` (a URL of scheme
+ * `localhost:`) only to fail every export.
  */
-const urlOf = (own: Option.Option<string>, general: Option.Option<string>, signal: "traces" | "metrics") =>
-  Option.match(Option.orElse(own, () => Option.map(general, (base) => `${base.replace(/\/+$/, "")}/v1/${signal}`)), {
-    onNone: () => ({}),
-    onSome: (url) => ({ url })
-  })
+const urlOf = (
+  own: Option.Option<string>,
+  general: Option.Option<string>,
+  signal: "traces" | "metrics"
+): Effect.Effect<{ readonly url?: string }, ConfigError.ConfigError> => {
+  const [name, value] = Option.isSome(own)
+    ? [`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`, own.value]
+    : Option.isSome(general)
+    ? ["OTEL_EXPORTER_OTLP_ENDPOINT", general.value]
+    : [undefined, undefined]
+  if (name === undefined || value === undefined) return Effect.succeed({})
+  const url = Option.isSome(own) ? value : `${value.replace(/\/+$/, "")}/v1/${signal}`
+  return Option.exists(toUrl(url), (parsed) => parsed.protocol === "http:" || parsed.protocol === "https:")
+    ? Effect.succeed({ url })
+    : Effect.fail(ConfigError.InvalidData([name], `Expected an http:// or https:// URL, but got ${value}`))
+}
+
+const toUrl = Option.liftThrowable((value: string) => new URL(value))
 
 const toArray = <A>(value: A | ReadonlyArray<A> | undefined): Array<A> =>
   value === undefined ? [] : Array.isArray(value) ? [...value] : [value as A]
@@ -320,7 +324,7 @@ export const layer = (
     const spanProcessor: Array<SpanProcessor> = env.disabled ? [] : toArray(options.spanProcessor)
     if (traces.includes("otlp")) {
       const Exporter = env.tracesProtocol === "http/json" ? TracesJson.OTLPTraceExporter : TracesProto.OTLPTraceExporter
-      spanProcessor.push(new BatchSpanProcessor(new Exporter(urlOf(env.tracesEndpoint, env.endpoint, "traces"))))
+      spanProcessor.push(new BatchSpanProcessor(new Exporter(yield* urlOf(env.tracesEndpoint, env.endpoint, "traces"))))
     }
     if (traces.includes("console")) spanProcessor.push(new BatchSpanProcessor(new ConsoleSpanExporter()))
     const metricReader: Array<MetricReader> = env.disabled ? [] : toArray(options.metricReader)
@@ -334,7 +338,7 @@ export const layer = (
       const Exporter = env.metricsProtocol === "http/json"
         ? MetricsJson.OTLPMetricExporter
         : MetricsProto.OTLPMetricExporter
-      metricReader.push(periodic(new Exporter(urlOf(env.metricsEndpoint, env.endpoint, "metrics"))))
+      metricReader.push(periodic(new Exporter(yield* urlOf(env.metricsEndpoint, env.endpoint, "metrics"))))
     }
     if (metrics.includes("console")) metricReader.push(periodic(new ConsoleMetricExporter()))
     // What `NodeSdk.layer` does, but with this resource only: it would add `Resource.layerFromEnv`, which reads

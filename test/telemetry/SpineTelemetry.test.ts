@@ -447,6 +447,15 @@ describe("SpineTelemetry", () => {
           expect(String(exit.cause)).toContain(name)
           expect(String(exit.cause)).toContain("http")
         }
+        // an endpoint no signal uses is not checked: the kill switch and `none` still work with a bad one
+        for (
+          const off of [{ OTEL_SDK_DISABLED: "true" }, { OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" }]
+        ) {
+          expect(
+            Exit.isSuccess(yield* buildWith(SpineTelemetry.layer({ serviceName: "x" }), { [name]: value, ...off }))
+          )
+            .toBe(true)
+        }
       })))
 
   it.effect("a millisecond variable above 2147483647 (the longest timer Node keeps; more fires at once) is a ConfigError naming it", () =>
