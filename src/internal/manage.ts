@@ -122,15 +122,22 @@ export const add = (
     }
     const { loaded } = yield* loader.load([pkg], Object.fromEntries(runtime.features))
     const entry = scheduler.makeEntry(resolved.nodes[index], loaded[0])
-    if (replaced !== undefined) {
-      scheduler.count(runtime, replaced.state, -1)
-      runtime.byName.delete(replaced.pkg.name)
+    const initial = entry.state
+    if (replaced?.pkg.name === pkg.name) {
+      // the same name again: its state moves on from where the old one ended, with an event
+      entry.state = replaced.state
+    } else {
+      if (replaced !== undefined) {
+        scheduler.count(runtime, replaced.state, -1)
+        runtime.byName.delete(replaced.pkg.name)
+      }
+      scheduler.count(runtime, entry.state, 1)
     }
-    scheduler.count(runtime, entry.state, 1)
     runtime.entries[index] = entry
     runtime.byName.set(pkg.name, entry)
     health.records[index] = monitor.freshRecord()
     install(runtime, resolved)
+    if (entry.state !== initial) scheduler.transition(runtime, entry, initial, { reason: "added again" })
     // not added after all (it failed, or the caller or shutdown interrupted it, its first check included)
     yield* start(manager, [entry]).pipe(Effect.onError(() => drop(manager, [entry])))
   }))

@@ -96,6 +96,35 @@ describe("runtime package management", () => {
       expect(log).toEqual(["+db", "+cache", "check cache", "check cache", "-cache", "-db"])
     }))
 
+  it.effect("a package added again under its name moves on from its last state with an event, as events promise", () =>
+    Effect.gen(function*() {
+      const make = recorded([])
+      const db = make("db")
+      let attempts = 0
+      const flaky = make("flaky", {
+        optional: true,
+        init: Effect.suspend(() => ++attempts === 1 ? Effect.fail(new Error("cold")) : Effect.void)
+      })
+      const { events } = yield* withSpine({ packages: [db.pkg, flaky.pkg] }, (spine) =>
+        Effect.gen(function*() {
+          yield* spine.remove("db")
+          yield* spine.add(db.pkg)
+          yield* spine.add(flaky.pkg)
+        }))
+      const of = (name: string) =>
+        events.flatMap((event) =>
+          event._tag === "PackageStateChanged" && event.package === name ? [`${event.from}->${event.to}`] : []
+        )
+      for (const name of ["db", "flaky"]) {
+        const transitions = of(name)
+        // each transition starts where the last one ended
+        expect(transitions.slice(1).every((step, i) => step.split("->")[0] === transitions[i].split("->")[1])).toBe(
+          true
+        )
+      }
+      expect(of("flaky").slice(0, 3)).toEqual(["registered->starting", "starting->failed", "failed->registered"])
+    }))
+
   it.effect("a package under another name takes the place of a removed one that provided the same service", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
