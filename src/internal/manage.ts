@@ -58,10 +58,10 @@ const start = (manager: Manager, entries: ReadonlyArray<Entry>) =>
     Effect.zipRight(Deferred.await(manager.stopping), new SpineNotRunning({ phase: "stopping" }))
   )
 
-/** Every package that depends on `index`, directly or not. */
-const dependentsOf = (runtime: Runtime, index: number): Array<Entry> => {
+/** Every package that depends on one of `indices`, directly or not. */
+const dependentsOf = (runtime: Runtime, indices: ReadonlyArray<number>): Array<Entry> => {
   const seen = new Set<number>()
-  const stack = [index]
+  const stack = [...indices]
   while (stack.length > 0) {
     for (const next of runtime.entries[stack.pop()!].node.dependents) {
       if (!seen.has(next)) {
@@ -177,7 +177,7 @@ export const remove = (
     const entry = runtime.byName.get(name)
     if (entry === undefined) return yield* new PackageNotFound({ package: name })
     // what can no longer start without it goes too, running or not
-    const dependents = dependentsOf(runtime, entry.node.index).filter((dependent) => !dependent.removed)
+    const dependents = dependentsOf(runtime, [entry.node.index]).filter((dependent) => !dependent.removed)
     const alive = dependents.filter(live)
     if (alive.length > 0 && options.cascade !== true) {
       return yield* new PackageHasDependents({ package: name, dependents: alive.map((d) => d.pkg.name) })
@@ -202,12 +202,10 @@ export const setFeature = (
     yield* running(runtime)
     if ((runtime.features.get(flag) === true) === enabled) return
     const gated = runtime.entries.filter((entry) => entry.pkg.feature === flag && !entry.removed)
-    const affected = new Map<number, Entry>()
-    for (const entry of gated) {
-      affected.set(entry.node.index, entry)
-      for (const dependent of dependentsOf(runtime, entry.node.index)) {
-        if (!dependent.removed) affected.set(dependent.node.index, dependent)
-      }
+    const affected = new Map<number, Entry>(gated.map((entry) => [entry.node.index, entry]))
+    // one walk from all of them: a walk each would cross a chain of gated packages once per package
+    for (const dependent of dependentsOf(runtime, gated.map((entry) => entry.node.index))) {
+      if (!dependent.removed) affected.set(dependent.node.index, dependent)
     }
     if (!enabled) return yield* switchOff(manager, flag, affected)
     const features = { ...Object.fromEntries(runtime.features), [flag]: true }
