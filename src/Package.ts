@@ -398,6 +398,12 @@ const unimplemented = (pkg: string, member: string): unknown => {
   return stub
 }
 
+/** A member a Proxy must return as it is: an own property neither writable nor configurable (`Object.freeze`). */
+const isFrozen = (target: object, member: string | symbol) => {
+  const own = Reflect.getOwnPropertyDescriptor(target, member)
+  return own !== undefined && own.configurable === false && own.writable === false
+}
+
 /**
  * Wraps a partial implementation: implemented members are read from it, the
  * implementation itself (getters run, class methods keep their prototype and
@@ -414,7 +420,7 @@ const partialService = <Service>(pkg: string, implementation: Partial<Service>):
     get(target, member) {
       if (member in target || typeof member === "symbol" || member === "then" || member === "toJSON") {
         const value: unknown = Reflect.get(target, member, target)
-        if (typeof value !== "function") return value
+        if (typeof value !== "function" || isFrozen(target, member)) return value
         // called on the implementation, not the proxy, so that private fields work
         if (!bound.has(value)) bound.set(value, value.bind(target))
         return bound.get(value)

@@ -199,6 +199,19 @@ describe("Package.mock", () => {
     expect(graph.dependents("database")).toEqual(["search"])
   })
 
+  it.effect("serves a frozen implementation's own members as they are (a Proxy may not bind them)", () =>
+    Effect.gen(function*() {
+      const frozen = Package.mock(
+        makeApp().database,
+        Object.freeze({ findUser: () => Effect.succeed(Option.some(alice)) })
+      )
+      const found = yield* Effect.provide(
+        Effect.flatMap(Database, (db) => db.findUser(1)),
+        SpineTest.layer({ packages: [frozen] })
+      )
+      expect(found).toEqual(Option.some(alice))
+    }))
+
   it.effect("an unimplemented member dies with a message naming the package and the member", () =>
     Effect.gen(function*() {
       const app = makeApp()
