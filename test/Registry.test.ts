@@ -307,10 +307,18 @@ describe("Registry.validate: order, edges and versions", () => {
       expect(order).toEqual(started)
     }))
 
-  it("one edge per provider, however often it is required", () => {
+  it("one edge per provider, however often it is required, labelled with each range apart", () => {
     const graph = Either.getOrThrow(Registry.validate([make("a", [tagOf("b"), [tagOf("b"), "^1.0.0"]]), make("b")]))
     expect(graph.toMermaid().match(/-->/g)).toHaveLength(1)
     expect(graph.toDot().match(/->/g)).toHaveLength(1)
+    // two ranges side by side must not read as one: "^1.0.0 || ^2.0.0 >=1.2.0" would accept 1.0.0
+    const both = Either.getOrThrow(
+      Registry.validate([
+        make("a", [[tagOf("b"), "^1.0.0 || ^2.0.0"], [tagOf("b"), ">=1.2.0"]]),
+        make("b", [], "2.0.0")
+      ])
+    )
+    expect(both.toDot()).toContain(`label="^1.0.0 || ^2.0.0, >=1.2.0"`)
   })
 
   it("versions are strict semver, and a range matches prereleases only as npm's does", () => {

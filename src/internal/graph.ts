@@ -87,7 +87,7 @@ export const resolve = (
   const graph = Graph.directed<string, string>((mutable) => {
     for (const pkg of packages) Graph.addNode(mutable, pkg.name)
     for (let index = 0; index < packages.length; index++) {
-      // one edge per provider, however often it is required; its label holds every range (all must hold)
+      // one edge per provider, however often it is required; its label lists every range, each apart (all must hold)
       const ranges = new Map<number, Array<string>>()
       for (const dependency of packages[index].requires) {
         const provider = byTag.get(dependency.tag.key)
@@ -96,7 +96,7 @@ export const resolve = (
         if (dependency.range !== undefined) own.push(dependency.range)
         ranges.set(provider, own)
       }
-      for (const [provider, own] of ranges) Graph.addEdge(mutable, index, provider, own.join(" "))
+      for (const [provider, own] of ranges) Graph.addEdge(mutable, index, provider, own.join(", "))
     }
   })
   const cycle = findCycle(graph, dependencies)
