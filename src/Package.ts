@@ -339,8 +339,10 @@ const decodeDuration = (input: Duration.DurationInput | undefined): Duration.Dur
 export const isPackage = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u
 
 /**
- * `true` when the package is optional or feature-gated: its failure or absence
- * never aborts the boot.
+ * `true` when the package is optional or feature-gated: it may be absent at
+ * run time, so it is left out of the spine layer's output type and a required
+ * package may not depend on it. (A feature-gated package that is not optional
+ * still aborts the boot when its flag is on and it fails to start.)
  *
  * @since 0.1.0
  * @category predicates
