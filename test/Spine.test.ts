@@ -442,6 +442,33 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       yield* TestClock.adjust("1 second")
       const timeline = yield* Fiber.join(booting)
       expect(timeline.find((entry) => entry.package === "users")).toMatchObject({ state: "ready", attempts: 2 })
+      // `reports` builds the shared layer in a child fiber (`Layer.merge`), which its timeout interrupts in turn;
+      // `users` begins 50 ms later, while that build runs
+      const soon = Package.make({
+        name: "x",
+        version: "1.0.0",
+        provides: tagOf("x"),
+        layer: Layer.effect(tagOf("x"), Effect.as(Effect.sleep("50 millis"), 1))
+      })
+      const merged = Package.make({
+        name: "reports",
+        version: "1.0.0",
+        provides: tagOf("reports"),
+        optional: true,
+        initTimeout: "100 millis",
+        layer: Layer.effect(tagOf("reports"), tagOf("pool")).pipe(
+          Layer.provide(Layer.merge(pool, Layer.succeed(tagOf("other"), 1)))
+        )
+      })
+      const viaChild = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [merged, soon, later] })),
+        (context) => Context.get(context, Spine.Spine).timeline
+      )))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(viaChild)).find((entry) => entry.package === "users")).toMatchObject({
+        state: "ready",
+        attempts: 2
+      })
     }))
 
   it.effect("a layer that interrupts itself is one failed attempt: no second start without initRetry", () =>

@@ -316,17 +316,6 @@ const buildAttempt = (
       ))
   )
 
-/**
- * What interrupts a start past its init timeout. A start that another start's
- * timeout interrupted, through a layer they share in the walk's MemoMap,
- * carries it in its cause (so does one that begins after, from the MemoMap's
- * failed entry); a layer that interrupts itself, or the boot, does not.
- */
-const initTimeoutId = FiberId.make(-1, 0)
-
-const throughTimeout = (cause: Cause.Cause<unknown>) =>
-  Cause.isInterruptedOnly(cause) && HashSet.some(Cause.interruptors(cause), (id) => Equal.equals(id, initTimeoutId))
-
 /** The outcome of a boot: completed, or failed with a required package's error. */
 type BootError = PackageInitFailed | PackageInitTimeout
 
@@ -351,6 +340,18 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
     const tracing = yield* Tracing.current()
     const spans = new Map<Entry, Tracer.Span>()
     let aborted = false
+    // whether a start of this walk has timed out
+    let timedOut = false
+
+    /**
+     * Whether an attempt was interrupted through a layer it shares with a start of this walk that timed out:
+     * interrupted only, not by itself (a layer that interrupts itself), once a start has timed out. Which fiber
+     * interrupted it says little more: a shared build in a child fiber (`Layer.merge`) carries its parent's id,
+     * and a start that begins after the timeout gets the MemoMap's failed entry.
+     */
+    const throughTimeout = (exit: Exit.Exit<Built, unknown>, own: FiberId.FiberId) =>
+      timedOut && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) &&
+      !HashSet.some(Cause.interruptors(exit.cause), (id) => Equal.equals(id, own))
 
     const settle = () => {
       if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
@@ -436,10 +437,11 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
         if (abandoned.has(entry)) return releaseLate(result)
         if (Option.isSome(result)) {
           running.delete(entry)
-          return finished(entry, layer, deps, driver, shared, result.value)
+          return finished(entry, layer, deps, driver, shared && throughTimeout(result.value, fiber.id()), result.value)
         }
         // past the init timeout: interrupt, and give the build the stop timeout to unwind
-        fiber.unsafeInterruptAsFork(initTimeoutId)
+        timedOut = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
         observeWithin(runtime, fiber, stopTimeoutOf(runtime, entry), (unwound) => {
           releaseLate(unwound)
           if (abandoned.has(entry)) return
@@ -465,7 +467,8 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       layer: L.Layer<never, unknown, unknown>,
       deps: Context.Context<unknown>,
       driver: Schedule.ScheduleDriver<unknown, unknown> | undefined,
-      shared: boolean,
+      /** A first attempt, built with the walk's MemoMap, interrupted through a start of the walk that timed out. */
+      throughShared: boolean,
       exit: Exit.Exit<Built, unknown>
     ) => {
       if (Exit.isSuccess(exit)) {
@@ -491,7 +494,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
       // Interrupted, yet not by the boot: through a layer it shares with a package whose start was interrupted (its
       // init timeout) and which was building it. Not this package's failure: it starts again at once, building
       // everything itself, so that an optional package's timeout never fails a required one.
-      if (shared && throughTimeout(exit.cause)) return launch(entry, layer, deps, driver, false)
+      if (throughShared) return launch(entry, layer, deps, driver, false)
       const schedule = entry.pkg.initRetry ?? runtime.defaults.initRetry
       if (schedule !== undefined) {
         return retry(entry, layer, deps, schedule, driver, exit)
