@@ -339,7 +339,12 @@ const makeService = (manager: manage.Manager): SpineService => {
     const reported = yield* Effect.forEach(runtime.entries, (entry) => {
       const own = entry.pkg.metrics
       if (own === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.succeedNone
-      return own(entry.service.value).pipe(
+      // bounded wherever it runs (the boot table is made uninterruptibly) and whatever it does: interruptible,
+      // and disconnected, so that one ignoring interruption is left behind at its timeout
+      const service = entry.service.value
+      return Effect.suspend(() => own(service)).pipe(
+        Effect.disconnect,
+        Effect.interruptible,
         Effect.timeoutFail({ duration: timeout, onTimeout: () => `timed out after ${Duration.format(timeout)}` }),
         Effect.flatMap((values) => finiteValues(entry.pkg.name, values)),
         Effect.map((values) => Option.some([entry.pkg.name, values] as const)),

@@ -351,7 +351,7 @@ describe("packages' own metrics", () => {
   class Slow extends Context.Tag("report/Slow")<Slow, number>() {}
   class Quick extends Context.Tag("report/Quick")<Quick, number>() {}
 
-  it.effect("one that hangs is left out after the health check timeout; the others are reported in package order", () =>
+  it.effect("one that hangs, even uninterruptibly, is left out after the check timeout; the others in package order", () =>
     Effect.gen(function*() {
       const packages = [
         Package.make({
@@ -359,7 +359,8 @@ describe("packages' own metrics", () => {
           version: "1.0.0",
           provides: Slow,
           layer: Layer.succeed(Slow, 1),
-          metrics: () => Effect.never
+          // ignores interruption, and is asked for uninterruptibly below, as the boot table does
+          metrics: () => Effect.uninterruptible(Effect.never)
         }),
         Package.make({
           name: "quick-metrics",
@@ -371,7 +372,7 @@ describe("packages' own metrics", () => {
       ]
       const fiber = yield* Effect.fork(Effect.scoped(Effect.flatMap(
         Layer.build(Spine.layer({ packages, health: { enabled: false, timeout: "3 seconds" } })),
-        (context) => Context.get(context, Spine.Spine).metrics
+        (context) => Effect.uninterruptible(Context.get(context, Spine.Spine).metrics)
       )))
       yield* TestClock.adjust("2 seconds")
       expect(fiber.unsafePoll()).toBeNull()
