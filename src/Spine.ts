@@ -339,8 +339,8 @@ const makeService = (manager: manage.Manager): SpineService => {
     const reported = yield* Effect.forEach(runtime.entries, (entry) => {
       const own = entry.pkg.metrics
       if (own === undefined || entry.state !== "ready" || Option.isNone(entry.service)) return Effect.succeedNone
-      // bounded wherever it runs (the boot table is made uninterruptibly) and whatever it does: interruptible,
-      // and disconnected, so that one ignoring interruption is left behind at its timeout
+      // bounded wherever it runs (in an uninterruptible region too) and whatever it does: interruptible, and
+      // disconnected, so that one ignoring interruption is left behind at its timeout
       const service = entry.service.value
       return Effect.suspend(() => own(service)).pipe(
         Effect.disconnect,
@@ -502,13 +502,14 @@ export const main = <ROut, E, E2 = never>(
           }
           const context = built.value
           const spine = Context.get(context, Spine)
+          // the shutdown interrupts the work only once the boot table is printed, whole, even when a signal comes
+          // while it is made (the report waits on packages' metrics, each within the check timeout)
+          const printed = yield* Deferred.make<void>()
+          const bootTable = tables
+            ? Effect.flatMap(spine.report, (report) => Console.log(Report.toText(report)))
+            : Effect.void
           const work = Effect.gen(function*() {
-            // whole, even if a signal comes while it is made (the report waits on packages' metrics, within a limit)
-            if (tables) {
-              yield* Effect.uninterruptible(
-                Effect.flatMap(spine.report, (report) => Console.log(Report.toText(report)))
-              )
-            }
+            yield* Effect.ensuring(bootTable, Deferred.done(printed, Exit.void))
             if (program !== undefined) yield* Effect.provide(program, context)
             if (options.keepAlive ?? true) yield* Effect.never
           })
@@ -522,6 +523,7 @@ export const main = <ROut, E, E2 = never>(
             )
             yield* spine.beginShutdown
             if (Exit.isInterrupted(joined)) yield* Effect.sleep(options.shutdownDelay ?? 0)
+            yield* Deferred.await(printed)
             const ended = yield* Fiber.interrupt(fiber)
             yield* Scope.close(scope, Exit.void)
             if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, running)}`)
