@@ -266,9 +266,13 @@ const urlOf = (
     ? ["OTEL_EXPORTER_OTLP_ENDPOINT", general.value]
     : [undefined, undefined]
   if (name === undefined || value === undefined) return Effect.succeed({})
-  const url = Option.isSome(own) ? value : `${value.replace(/\/+$/, "")}/v1/${signal}`
-  return Option.exists(toUrl(url), (parsed) => parsed.protocol === "http:" || parsed.protocol === "https:")
-    ? Effect.succeed({ url })
+  // the value as given: `http:/` would make a URL of host `v1` once the path is added
+  const valid = Option.exists(
+    toUrl(value),
+    (parsed) => (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== ""
+  )
+  return valid
+    ? Effect.succeed({ url: Option.isSome(own) ? value : `${value.replace(/\/+$/, "")}/v1/${signal}` })
     : Effect.fail(ConfigError.InvalidData([name], `Expected an http:// or https:// URL, but got ${value}`))
 }
 

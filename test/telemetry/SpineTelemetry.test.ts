@@ -433,6 +433,8 @@ describe("SpineTelemetry", () => {
   it.effect("an OTLP endpoint that is not an http(s) URL fails the layer with a ConfigError naming it, not a defect", () =>
     Effect.forEach([
       ["OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"],
+      // a template with no host: with `/v1/traces` added it would parse, as host `v1`
+      ["OTEL_EXPORTER_OTLP_ENDPOINT", "http:/"],
       ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "::::"],
       // a URL, but of scheme "localhost:": every export would fail, later and far from here
       ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "localhost:4318"]
