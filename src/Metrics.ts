@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Metric, MetricBoundaries, MetricState } from "effect"
+import { jsonNumber } from "./internal/json.js"
 
 const seconds = MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 })
 
@@ -161,25 +162,22 @@ export const values = (
       if (MetricState.isHistogramState(state)) {
         // plain JSON: the +Inf bucket equals `count`, and an empty histogram has no extremes
         const { count } = state
-        const sum = plain(state.sum)
+        const sum = jsonNumber(state.sum)
         const buckets = state.buckets.filter(([bound]) => Number.isFinite(bound))
-        const [min, max] = count === 0 ? [0, 0] : [plain(state.min), plain(maxOf(state))]
+        const [min, max] = count === 0 ? [0, 0] : [jsonNumber(state.min), jsonNumber(maxOf(state))]
         if ([sum, min, max].every(Number.isFinite)) {
           bucket.push({ name, type: "histogram", labels, count, sum, min, max, buckets })
         }
       } else if (MetricState.isCounterState(state)) {
-        const value = plain(Number(state.count))
+        const value = jsonNumber(Number(state.count))
         if (Number.isFinite(value)) bucket.push({ name, type: "counter", labels, value })
       } else if (MetricState.isGaugeState(state)) {
-        const value = plain(Number(state.value))
+        const value = jsonNumber(Number(state.value))
         if (Number.isFinite(value)) bucket.push({ name, type: "gauge", labels, value })
       }
     }
     return { spine: spine.sort(byKey), application: application.sort(byKey) }
   })
-
-/** -0 as 0, as JSON writes it, so that a snapshot equals its JSON round-trip. */
-export const plain = (value: number): number => value + 0
 
 /**
  * Effect starts a histogram's max at `Number.MIN_VALUE` (5e-324), above any

@@ -31,6 +31,7 @@ import * as loader from "./internal/config.js"
 import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
 import * as lifecycle from "./internal/hooks.js"
+import { jsonNumber } from "./internal/json.js"
 import * as manage from "./internal/manage.js"
 import * as spineOptions from "./internal/options.js"
 import * as scheduler from "./internal/scheduler.js"
@@ -420,7 +421,7 @@ const makeService = (manager: manage.Manager): SpineService => {
 const finiteValues = (name: string, values: Readonly<Record<string, number>>) => {
   const entries = Object.entries(values)
   const kept = entries.filter(([, value]) => typeof value === "number" && Number.isFinite(value))
-  const copy = Object.fromEntries(kept.map(([key, value]) => [key, Metrics.plain(value)]))
+  const copy = Object.fromEntries(kept.map(([key, value]) => [key, jsonNumber(value)]))
   if (kept.length === entries.length) return Effect.succeed(copy)
   const dropped = entries.filter((entry) => !kept.includes(entry)).map(([key]) => `"${key}"`)
   return Effect.as(

@@ -8,6 +8,9 @@
  */
 export const toJson = (value: unknown): unknown => convert("", () => value, [])
 
+/** A number as JSON writes it: `-0` as `0`, so that a value equals its JSON round-trip. */
+export const jsonNumber = (value: number): number => value + 0
+
 const circular = "[Circular]"
 const unserializable = "[Unserializable]"
 
@@ -54,7 +57,7 @@ const plain = (key: string, input: unknown, ancestors: Array<object>): unknown =
       return value
     case "number":
       // JSON has no NaN or infinities, and writes -0 as 0
-      return Number.isFinite(value) ? value + 0 : null
+      return Number.isFinite(value) ? jsonNumber(value) : null
     case "bigint":
       return value.toString()
     case "object":
