@@ -509,8 +509,11 @@ export const main = <ROut, E, E2 = never>(
           const bootTable = tables
             ? Effect.flatMap(spine.report, (report) => Console.log(Report.toText(report)))
             : Effect.void
+          let stopping = false
           const work = Effect.gen(function*() {
             yield* Effect.ensuring(bootTable, Deferred.done(printed, Exit.void))
+            // a signal came while the table was made: the program does not start at all
+            if (stopping) return
             if (program !== undefined) yield* Effect.provide(program, context)
             if (options.keepAlive ?? true) yield* Effect.never
           })
@@ -519,6 +522,7 @@ export const main = <ROut, E, E2 = never>(
           const fiber = yield* Effect.forkIn(Effect.interruptible(work), scope)
           const joined = yield* Effect.exit(restore(Fiber.join(fiber)))
           return yield* Effect.gen(function*() {
+            stopping = true
             const running = (yield* spine.timeline).flatMap((entry) =>
               entry.state === "starting" || entry.state === "ready" || entry.state === "stopping" ? [entry.package] : []
             )

@@ -469,6 +469,25 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         state: "ready",
         attempts: 2
       })
+      // `users` takes the shared layer within a `Layer.merge` of its own, which interrupts its other member
+      const mergedUsers = Package.make({
+        name: "users",
+        version: "1.0.0",
+        provides: tagOf("users"),
+        requires: [tagOf("x")],
+        layer: Layer.effect(tagOf("users"), tagOf("pool")).pipe(
+          Layer.provide(Layer.merge(pool, Layer.effect(tagOf("own"), Effect.as(Effect.sleep("1 second"), 1))))
+        )
+      })
+      const viaOwnMerge = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [reports, soon, mergedUsers] })),
+        (context) => Context.get(context, Spine.Spine).timeline
+      )))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(viaOwnMerge)).find((entry) => entry.package === "users")).toMatchObject({
+        state: "ready",
+        attempts: 2
+      })
     }))
 
   it.effect("a layer that interrupts itself is one failed attempt: no second start without initRetry", () =>

@@ -345,13 +345,14 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
 
     /**
      * Whether an attempt was interrupted through a layer it shares with a start of this walk that timed out:
-     * interrupted only, not by itself (a layer that interrupts itself), once a start has timed out. Which fiber
-     * interrupted it says little more: a shared build in a child fiber (`Layer.merge`) carries its parent's id,
+     * interrupted only, by some fiber other than its own (not only a layer that interrupts itself), once a start
+     * has timed out. Which fiber says little more: a shared build in a child fiber (`Layer.merge`) carries its
+     * parent's id, the attempt's own `Layer.merge` adds the attempt's id when it interrupts its other members,
      * and a start that begins after the timeout gets the MemoMap's failed entry.
      */
     const throughTimeout = (exit: Exit.Exit<Built, unknown>, own: FiberId.FiberId) =>
       timedOut && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) &&
-      !HashSet.some(Cause.interruptors(exit.cause), (id) => Equal.equals(id, own))
+      HashSet.some(Cause.interruptors(exit.cause), (id) => !Equal.equals(id, own))
 
     const settle = () => {
       if (aborted && running.size === 0 && retries.size === 0) Deferred.unsafeDone(settled, Exit.void)
