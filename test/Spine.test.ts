@@ -391,100 +391,59 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
 
   it.effect("an optional package timing out while it builds a layer it shares does not fail a required one", () =>
     Effect.gen(function*() {
-      let pools = 0
       // a sub-layer both packages build for themselves (not a package of its own): one build per walk
-      const pool = Layer.effect(tagOf("pool"), Effect.as(Effect.sleep("500 millis"), ++pools))
-      const on = (
-        name: string,
-        options: { readonly optional: boolean; readonly initTimeout: Duration.DurationInput }
-      ) =>
-        Package.make({
-          name,
-          version: "1.0.0",
-          provides: tagOf(name),
-          ...options,
-          layer: Layer.effect(tagOf(name), tagOf("pool")).pipe(Layer.provide(pool))
+      const pool = Layer.effect(tagOf("pool"), Effect.as(Effect.sleep("500 millis"), 1))
+      const usingPool = (name: string) => Layer.effect(tagOf(name), tagOf("pool"))
+      const make = (name: string, layer: Layer.Layer<string>, options: {
+        readonly optional?: boolean
+        readonly initTimeout?: Duration.DurationInput
+        readonly requires?: ReadonlyArray<Context.Tag<string, number>>
+      } = {}) => Package.make({ name, version: "1.0.0", provides: tagOf(name), ...options, layer })
+      const timelineAfter = (packages: ReadonlyArray<Package.Any>, time: Duration.DurationInput) =>
+        Effect.gen(function*() {
+          const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
+            Layer.build(Spine.layer({ packages })),
+            (context) => Context.get(context, Spine.Spine).timeline
+          )))
+          yield* TestClock.adjust(time)
+          const timeline = yield* Fiber.join(booting)
+          return (name: string) => timeline.find((entry) => entry.package === name)
         })
-      const reports = on("reports", { optional: true, initTimeout: "100 millis" })
-      const users = on("users", { optional: false, initTimeout: "10 seconds" })
+      const reports = make("reports", usingPool("reports").pipe(Layer.provide(pool)), {
+        optional: true,
+        initTimeout: "100 millis"
+      })
+      const users = make("users", usingPool("users").pipe(Layer.provide(pool)), { initTimeout: "10 seconds" })
       // either may be the one that builds the shared layer
       for (const packages of [[reports, users], [users, reports]]) {
-        const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
-          Layer.build(Spine.layer({ packages })),
-          (context) => Context.get(context, Spine.Spine).timeline
-        )))
-        yield* TestClock.adjust("1 second")
-        const timeline = yield* Fiber.join(booting)
-        const users = timeline.find((entry) => entry.package === "users")
-        expect(timeline.find((entry) => entry.package === "reports")).toMatchObject({ state: "failed" })
-        expect(users).toMatchObject({ state: "ready" })
+        const entry = yield* timelineAfter(packages, "1 second")
+        expect(entry("reports")).toMatchObject({ state: "failed" })
         // built by `reports` and interrupted with it, then by `users` itself
-        expect(users?.durationMs).toBe(packages[0] === reports ? 600 : 500)
+        expect(entry("users")).toMatchObject({ state: "ready", durationMs: packages[0] === reports ? 600 : 500 })
       }
       // `users` begins after `reports` timed out, and finds the shared build already interrupted
-      const x = Package.make({
-        name: "x",
-        version: "1.0.0",
-        provides: tagOf("x"),
-        layer: Layer.effect(tagOf("x"), Effect.as(Effect.sleep("250 millis"), 1))
+      const after = (ms: number) => make("x", Layer.effect(tagOf("x"), Effect.as(Effect.sleep(ms), 1)))
+      const later = (layer: Layer.Layer<string>) => make("users", layer, { requires: [tagOf("x")] })
+      const laterUsers = later(usingPool("users").pipe(Layer.provide(pool)))
+      expect((yield* timelineAfter([reports, after(250), laterUsers], "1 second"))("users")).toMatchObject({
+        state: "ready",
+        attempts: 2
       })
-      const later = Package.make({
-        name: "users",
-        version: "1.0.0",
-        provides: tagOf("users"),
-        requires: [tagOf("x")],
-        layer: Layer.effect(tagOf("users"), tagOf("pool")).pipe(Layer.provide(pool))
-      })
-      const booting = yield* Effect.fork(Effect.scoped(Effect.flatMap(
-        Layer.build(Spine.layer({ packages: [reports, x, later] })),
-        (context) => Context.get(context, Spine.Spine).timeline
-      )))
-      yield* TestClock.adjust("1 second")
-      const timeline = yield* Fiber.join(booting)
-      expect(timeline.find((entry) => entry.package === "users")).toMatchObject({ state: "ready", attempts: 2 })
       // `reports` builds the shared layer in a child fiber (`Layer.merge`), which its timeout interrupts in turn;
       // `users` begins 50 ms later, while that build runs
-      const soon = Package.make({
-        name: "x",
-        version: "1.0.0",
-        provides: tagOf("x"),
-        layer: Layer.effect(tagOf("x"), Effect.as(Effect.sleep("50 millis"), 1))
-      })
-      const merged = Package.make({
-        name: "reports",
-        version: "1.0.0",
-        provides: tagOf("reports"),
+      const other = Layer.succeed(tagOf("other"), 1)
+      const merged = make("reports", usingPool("reports").pipe(Layer.provide(Layer.merge(pool, other))), {
         optional: true,
-        initTimeout: "100 millis",
-        layer: Layer.effect(tagOf("reports"), tagOf("pool")).pipe(
-          Layer.provide(Layer.merge(pool, Layer.succeed(tagOf("other"), 1)))
-        )
+        initTimeout: "100 millis"
       })
-      const viaChild = yield* Effect.fork(Effect.scoped(Effect.flatMap(
-        Layer.build(Spine.layer({ packages: [merged, soon, later] })),
-        (context) => Context.get(context, Spine.Spine).timeline
-      )))
-      yield* TestClock.adjust("1 second")
-      expect((yield* Fiber.join(viaChild)).find((entry) => entry.package === "users")).toMatchObject({
+      expect((yield* timelineAfter([merged, after(50), laterUsers], "1 second"))("users")).toMatchObject({
         state: "ready",
         attempts: 2
       })
       // `users` takes the shared layer within a `Layer.merge` of its own, which interrupts its other member
-      const mergedUsers = Package.make({
-        name: "users",
-        version: "1.0.0",
-        provides: tagOf("users"),
-        requires: [tagOf("x")],
-        layer: Layer.effect(tagOf("users"), tagOf("pool")).pipe(
-          Layer.provide(Layer.merge(pool, Layer.effect(tagOf("own"), Effect.as(Effect.sleep("1 second"), 1))))
-        )
-      })
-      const viaOwnMerge = yield* Effect.fork(Effect.scoped(Effect.flatMap(
-        Layer.build(Spine.layer({ packages: [reports, soon, mergedUsers] })),
-        (context) => Context.get(context, Spine.Spine).timeline
-      )))
-      yield* TestClock.adjust("2 seconds")
-      expect((yield* Fiber.join(viaOwnMerge)).find((entry) => entry.package === "users")).toMatchObject({
+      const own = Layer.effect(tagOf("own"), Effect.as(Effect.sleep("1 second"), 1))
+      const mergedUsers = later(usingPool("users").pipe(Layer.provide(Layer.merge(pool, own))))
+      expect((yield* timelineAfter([reports, after(50), mergedUsers], "2 seconds"))("users")).toMatchObject({
         state: "ready",
         attempts: 2
       })
