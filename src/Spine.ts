@@ -273,7 +273,8 @@ export const layer = <
         health,
         context,
         lock: yield* Effect.makeSemaphore(1),
-        stopping: yield* Deferred.make<void>()
+        stopping: yield* Deferred.make<void>(),
+        taken: new Map()
       }
       const service = makeService(manager)
       scheduler.runtimes.set(service, runtime)

@@ -7,6 +7,7 @@
  */
 import type { Context } from "effect"
 import { Deferred, Effect, Either, Exit } from "effect"
+import type { PackageState } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
 import type { SpineError } from "../SpineError.js"
 import { DependencyNotRunning, PackageHasDependents, PackageNotFound, SpineNotRunning } from "../SpineError.js"
@@ -29,6 +30,8 @@ export interface Manager {
   readonly lock: Effect.Semaphore
   /** Done when shutdown begins: a change still starting packages is interrupted. */
   readonly stopping: Deferred.Deferred<void>
+  /** The last state of each package whose place another took over (`add` under another name), by name. */
+  readonly taken: Map<string, PackageState>
 }
 
 const live = (entry: Entry) => entry.state === "ready" || entry.state === "starting"
@@ -123,16 +126,18 @@ export const add = (
     const { loaded } = yield* loader.load([pkg], Object.fromEntries(runtime.features))
     const entry = scheduler.makeEntry(resolved.nodes[index], loaded[0])
     const initial = entry.state
-    if (replaced?.pkg.name === pkg.name) {
-      // the same name again: its state moves on from where the old one ended, with an event
-      entry.state = replaced.state
-    } else {
-      if (replaced !== undefined) {
-        scheduler.count(runtime, replaced.state, -1)
+    // a name known before moves on from its last state, with an event, whether its place was kept or taken over
+    const previous = replaced?.pkg.name === pkg.name ? replaced.state : manager.taken.get(pkg.name)
+    manager.taken.delete(pkg.name)
+    if (replaced !== undefined) {
+      scheduler.count(runtime, replaced.state, -1)
+      if (replaced.pkg.name !== pkg.name) {
+        manager.taken.set(replaced.pkg.name, replaced.state)
         runtime.byName.delete(replaced.pkg.name)
       }
-      scheduler.count(runtime, entry.state, 1)
     }
+    entry.state = previous ?? initial
+    scheduler.count(runtime, entry.state, 1)
     runtime.entries[index] = entry
     runtime.byName.set(pkg.name, entry)
     health.records[index] = monitor.freshRecord()

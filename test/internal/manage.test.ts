@@ -105,17 +105,29 @@ describe("runtime package management", () => {
         optional: true,
         init: Effect.suspend(() => ++attempts === 1 ? Effect.fail(new Error("cold")) : Effect.void)
       })
+      // the same service under another name, to take db's place
+      const dbTwo = Package.make({
+        name: "db-two",
+        version: "1.0.0",
+        provides: db.tag,
+        layer: Layer.succeed(db.tag, 2)
+      })
       const { events } = yield* withSpine({ packages: [db.pkg, flaky.pkg] }, (spine) =>
         Effect.gen(function*() {
           yield* spine.remove("db")
           yield* spine.add(db.pkg)
           yield* spine.add(flaky.pkg)
+          // db's place taken over by db-two, then db back in it
+          yield* spine.remove("db")
+          yield* spine.add(dbTwo)
+          yield* spine.remove("db-two")
+          yield* spine.add(db.pkg)
         }))
       const of = (name: string) =>
         events.flatMap((event) =>
           event._tag === "PackageStateChanged" && event.package === name ? [`${event.from}->${event.to}`] : []
         )
-      for (const name of ["db", "flaky"]) {
+      for (const name of ["db", "flaky", "db-two"]) {
         const transitions = of(name)
         // each transition starts where the last one ended
         expect(transitions.slice(1).every((step, i) => step.split("->")[0] === transitions[i].split("->")[1])).toBe(
