@@ -294,7 +294,7 @@ export const layer = <
           yield* manage.stop(manager)
           yield* manage.settled(manager)
           yield* monitor.stop(health)
-          // a boot failed by a hook leaves packages that never began to start
+          // a failed or interrupted boot (in the scheduler or a hook) leaves packages that never began to start
           if (Exit.isFailure(exit)) yield* scheduler.skipNotStarted(runtime, exit.cause)
           yield* hooks.shutdown("beforeShutdown")
           yield* scheduler.release(runtime, exit)

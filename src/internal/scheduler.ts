@@ -163,7 +163,8 @@ export const leave = (runtime: Runtime) =>
 
 /**
  * After a first boot that failed or was interrupted (in the scheduler or in a
- * hook), what never began to start is `skipped`, not left `registered`.
+ * hook), what never began to start is `skipped`, not left `registered`: the
+ * spine's finalizer calls it, before anything is released.
  */
 export const skipNotStarted = (runtime: Runtime, cause: Cause.Cause<unknown>) =>
   Effect.sync(() => {
@@ -570,7 +571,7 @@ export const boot = (runtime: Runtime, only?: ReadonlySet<number>): Effect.Effec
           // not once the starts in progress have unwound
           if (!runtime.booted) enterPhase(runtime, "stopping")
           abort()
-          return Effect.andThen(Deferred.await(settled), skipNotStarted(runtime, exit.cause))
+          return Deferred.await(settled)
         })
       ),
       Effect.ensuring(Effect.sync(runtime.timers.idle))
