@@ -178,21 +178,12 @@ describe("Spine.runMain", () => {
         const released: Array<number> = []
         const start = yield* Clock.currentTimeMillis
         const inTable = yield* Deferred.make<void>()
-        const Tabled = Context.GenericTag<"Tabled", number>("main/Tabled")
-        const tabled = Package.make({
-          name: "tabled",
-          version: "1.0.0",
-          provides: Tabled,
-          layer: Layer.scoped(
-            Tabled,
-            Effect.acquireRelease(
-              Effect.succeed(1),
-              () => Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => released.push(at)))
-            )
-          ),
+        const tabled = releasing(
+          "tabled",
+          Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => void released.push(at))),
           // the boot table waits for the packages' own metrics
-          metrics: () => Effect.zipRight(Deferred.succeed(inTable, undefined), Effect.as(Effect.sleep("3 seconds"), {}))
-        })
+          () => Effect.zipRight(Deferred.succeed(inTable, undefined), Effect.as(Effect.sleep("3 seconds"), {}))
+        )
         const { layer, spine } = announcing(Spine.layer({ packages: [tabled], health: { enabled: false } }))
         const program = Effect.sync(() => void printed.push("program started"))
         const main = yield* Effect.fork(Effect.withConsole(Spine.main(layer, { shutdownDelay: delay, program }), {
@@ -215,30 +206,21 @@ describe("Spine.runMain", () => {
 
   it.effect("a failed boot stays main's failure when an interruption comes while it releases", () =>
     Effect.gen(function*() {
-      const releasing = yield* Deferred.make<void>()
-      const Held = Context.GenericTag<"Held", number>("main/Held")
+      const releaseBegun = yield* Deferred.make<void>()
+      const held = releasing(
+        "held",
+        Effect.zipRight(Deferred.succeed(releaseBegun, undefined), Effect.sleep("1 second"))
+      )
       const Boom = Context.GenericTag<"Boom", number>("main/Boom")
-      const held = Package.make({
-        name: "held",
-        version: "1.0.0",
-        provides: Held,
-        layer: Layer.scoped(
-          Held,
-          Effect.acquireRelease(
-            Effect.succeed(1),
-            () => Effect.zipRight(Deferred.succeed(releasing, undefined), Effect.sleep("1 second"))
-          )
-        )
-      })
       const boom = Package.make({
         name: "boom",
         version: "1.0.0",
         provides: Boom,
-        requires: [Held],
+        requires: [held.provides],
         layer: Layer.effect(Boom, Effect.fail("no route"))
       })
       const main = yield* Effect.fork(Spine.main(Spine.layer({ packages: [held, boom] }), { tables: false }))
-      yield* Deferred.await(releasing)
+      yield* Deferred.await(releaseBegun)
       yield* Fiber.interruptFork(main)
       yield* TestClock.adjust("1 second")
       const exit = yield* Fiber.await(main)
@@ -324,6 +306,22 @@ const stopDuringRun = <E>(program: Effect.Effect<unknown, E>) =>
     yield* TestClock.adjust("1 second")
     return yield* Fiber.await(main)
   })
+
+/** A package whose service is 1, whose release runs `onRelease`, and which may report metrics of its own. */
+const releasing = (
+  name: string,
+  onRelease: Effect.Effect<void>,
+  metrics?: () => Effect.Effect<Record<string, number>>
+) => {
+  const tag = Context.GenericTag<string, number>(`main/${name}`)
+  return Package.make({
+    name,
+    version: "1.0.0",
+    provides: tag,
+    ...(metrics === undefined ? {} : { metrics }),
+    layer: Layer.scoped(tag, Effect.acquireRelease(Effect.succeed(1), () => onRelease))
+  })
+}
 
 const quick = () => {
   const Quick = Context.GenericTag<"Quick", number>("main/Quick")
