@@ -23,7 +23,7 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Duration, Effect, Layer, Option } from "effect"
-import { createServer, type Server } from "node:http"
+import { createServer, type Server, type ServerResponse } from "node:http"
 import type * as Health from "../Health.js"
 import { oneLine } from "../internal/cause.js"
 import { mapAllDetails, mapDetails, withPlainDetails } from "../internal/health.js"
@@ -384,19 +384,33 @@ const readable = (request: HttpServerRequest.HttpServerRequest) => request.metho
 const closeGrace = Duration.seconds(2)
 
 /**
- * Bounds the close of `server`. Registered after the platform's finalizer, it runs just before it: that one
- * calls `server.close()`, which stops accepting but waits for every connection, and a closed server no longer
- * enforces its header and request timeouts, so a client that sent nothing, or half a request, would hold the
- * shutdown forever. Idle connections are closed at once, whatever is still open after `closeGrace` then.
+ * Bounds the close of `server`, whose responses in progress are `responses`. Registered after the platform's
+ * finalizer, it runs just before it: that one calls `server.close()`, which stops accepting but waits for every
+ * connection, and a closed server no longer enforces its header and request timeouts, so a client that sent
+ * nothing, or half a request, would hold the shutdown forever. Idle connections are closed at once; a response
+ * in progress is sent with `Connection: close`, so that its connection closes once it is written instead of
+ * turning idle after the close and staying open (each response of this server writes its head and body at
+ * once). Whatever is still open after `closeGrace` is closed then.
  */
-const boundedClose = (server: Server) =>
+const boundedClose = (server: Server, responses: ReadonlySet<ServerResponse>) =>
   Effect.addFinalizer(() =>
     Effect.sync(() => {
       server.closeIdleConnections()
+      for (const response of responses) response.shouldKeepAlive = false
       const timer = setTimeout(() => server.closeAllConnections(), Duration.toMillis(closeGrace))
       server.once("close", () => clearTimeout(timer))
     })
   )
+
+/** Tracks the responses of `server` in progress, from now on. */
+const track = (server: Server): ReadonlySet<ServerResponse> => {
+  const open = new Set<ServerResponse>()
+  server.on("request", (_, response: ServerResponse) => {
+    open.add(response)
+    response.once("close", () => open.delete(response))
+  })
+  return open
+}
 
 /**
  * Serves `app(options)` on `options.port` with Node's HTTP server, for as
@@ -410,8 +424,8 @@ const boundedClose = (server: Server) =>
  * `port: 0` the port picked is known. Requests to `/livez` and `/readyz` make no trace spans:
  * orchestrators call them every few seconds, and they would drown the traces
  * that matter. When its scope closes, the server stops accepting, closes idle
- * connections at once and lets requests in flight finish for up to 2 seconds
- * before closing their connections too.
+ * connections at once and lets requests in flight finish for up to 2 seconds,
+ * closing each connection as its response is written (or when that time is up).
  *
  * @since 0.1.0
  * @category layers
@@ -425,6 +439,7 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
     // multipart parsing, which every importer of the library would otherwise pay for
     const NodeHttpServer = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
     const server = createServer()
+    const responses = track(server)
     const serve = dispatch(options)
     let served = serve(spine)
     const announce = Layer.succeed(Spine.Announce, {
@@ -438,7 +453,7 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
       HttpServer.withLogAddress,
       Layer.provide(SpineTelemetry.layerPrometheus),
       Layer.provide(
-        Layer.scopedDiscard(boundedClose(server)).pipe(
+        Layer.scopedDiscard(boundedClose(server, responses)).pipe(
           Layer.provideMerge(NodeHttpServer.layer(() => server, {
             port: options.port,
             ...(options.host === undefined ? {} : { host: options.host })

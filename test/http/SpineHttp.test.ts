@@ -384,6 +384,45 @@ describe("SpineHttp", () => {
       }).pipe(Effect.disconnect, Effect.timeout("10 seconds"))
     }))
 
+  it.scopedLive("closing: a keep-alive request in flight is answered with Connection: close, then closed", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const asked = yield* Deferred.make<void>()
+      const answer = yield* Deferred.make<void>()
+      const slowMetrics = Package.make({
+        name: "database",
+        version: "1.0.0",
+        provides: Database,
+        layer: Layer.succeed(Database, { url: "memory://" }),
+        metrics: () => Deferred.succeed(asked, void 0).pipe(Effect.zipRight(Deferred.await(answer)), Effect.as({}))
+      })
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(
+        SpineHttp.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(spineOf([slowMetrics]))),
+        scope
+      )
+      // HTTP/1.1: keep-alive unless either side says otherwise
+      const client = yield* rawConnection(port, "GET /report HTTP/1.1\r\nHost: x\r\n\r\n")
+      const received: Array<string> = []
+      client.socket.on("data", (chunk) => void received.push(String(chunk)))
+      yield* Deferred.await(asked)
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+      // the server has stopped accepting, so the close has begun
+      yield* Effect.retry(
+        Effect.flatMap(
+          Effect.either(getLocal(port, "/livez")),
+          (r) => r._tag === "Left" ? Effect.void : Effect.fail("up")
+        ),
+        { times: 200, schedule: Schedule.spaced("10 millis") }
+      )
+      yield* Deferred.succeed(answer, void 0)
+      yield* client.closed
+      const head = received.join("").split("\r\n\r\n")[0].toLowerCase()
+      expect(head).toMatch(/^http\/1\.1 200/)
+      expect(head).toContain("connection: close")
+      yield* Fiber.join(closing)
+    }))
+
   it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
