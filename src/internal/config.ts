@@ -1,5 +1,5 @@
-import type { Config, Layer } from "effect"
-import { Cause, ConfigError, Effect, Either, Exit, Option } from "effect"
+import type { Config } from "effect"
+import { Cause, ConfigError, Effect, Exit, Layer, Option } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
 import { reasonOf } from "./cause.js"
@@ -15,11 +15,25 @@ const redacted = "<redacted>"
 export const makeLayer = <A, L>(make: (config: A) => L) => (config: A): Effect.Effect<L, ConfigError.ConfigError> =>
   Effect.suspend(() => {
     try {
-      return Effect.succeed(make(config))
+      const layer = make(config)
+      return Layer.isLayer(layer)
+        ? Effect.succeed(layer)
+        : Effect.fail(ConfigError.InvalidData([], `layer(config) returned ${kindOf(layer)}, not a Layer`))
     } catch (thrown) {
       return Effect.fail(ConfigError.InvalidData([], `layer(config) threw: ${reasonOf(Cause.die(thrown))}`))
     }
   })
+
+/**
+ * What kind of value `value` is, without its contents: a value that is not what it should be may hold a
+ * connection string or a password, and a message names it.
+ */
+export const kindOf = (value: unknown): string => {
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === "object" && typeof (value as { then?: unknown }).then === "function") return "a Promise"
+  if (Array.isArray(value)) return "an array"
+  return typeof value === "object" ? "an object" : `a ${typeof value}`
+}
 
 /**
  * The leaves of a `ConfigError`, each with its path. Effect already redacts
@@ -44,12 +58,28 @@ const issuesOf = (
     default: {
       const path = error.path.join(".")
       const missing = error._op === "MissingData"
-      // Effect hides every message about a `Config.redacted` value; that one is missing gives nothing away
-      const message = missing && error.message === redacted ? `Expected ${path} to exist (a secret)` : error.message
+      // Effect hides every message about a `Config.redacted` value: that one is missing, or invalid, gives
+      // nothing away, and says more than `<redacted>`
+      const message = error.message !== redacted
+        ? error.message
+        : missing
+        ? `Expected ${path} to exist (a secret)`
+        : `Invalid value for ${path} (a secret: the value and the reason are hidden)`
       return [{ package: owner, path, message, missing }]
     }
   }
 }
+
+/** A flag's value: a boolean, or a `Config<boolean>` (which plain JavaScript may give as anything else). */
+const flagOf = (value: boolean | Config.Config<boolean>): Effect.Effect<boolean, ConfigError.ConfigError> =>
+  typeof value === "boolean"
+    ? Effect.succeed(value)
+    : Effect.isEffect(value)
+    ? Effect.flatMap(value, (read) =>
+      typeof read === "boolean"
+        ? Effect.succeed(read)
+        : Effect.fail(ConfigError.InvalidData([], `Expected a boolean, but its Config gave ${kindOf(read)}`)))
+    : Effect.fail(ConfigError.InvalidData([], `Expected a boolean or a Config<boolean>, but got ${kindOf(value)}`))
 
 /**
  * Reads every feature flag and the configuration of every enabled package,
@@ -63,17 +93,23 @@ export const load = Effect.fnUntraced(function*(
   const issues: Array<ConfigIssue & { readonly missing: boolean }> = []
   const enabled = new Map<string, boolean>()
   for (const [flag, value] of Object.entries(features)) {
-    const read = yield* Effect.either(typeof value === "boolean" ? Effect.succeed(value) : value)
-    if (Either.isRight(read)) {
-      enabled.set(flag, read.right)
+    const read = yield* Effect.exit(flagOf(value))
+    if (Exit.isSuccess(read)) {
+      enabled.set(flag, read.value)
       continue
     }
+    const failure = Cause.failureOption(read.cause)
+    // a `Config.map` threw: a problem like any other, not a crash
+    const error = Option.getOrElse(
+      failure,
+      () => ConfigError.InvalidData([], `reading it threw: ${reasonOf(read.cause)}`)
+    )
     // a problem of each package the flag gates: whether it starts is unknown, so its own configuration is not read
     const gated = packages.filter((pkg) => pkg.feature === flag).map((pkg) => pkg.name)
-    if (gated.length === 0) issues.push(...issuesOf(`feature "${flag}"`, read.left))
+    if (gated.length === 0) issues.push(...issuesOf(`feature "${flag}"`, error))
     for (const owner of gated) {
       issues.push(
-        ...issuesOf(owner, read.left).map((issue) => ({ ...issue, message: `feature "${flag}": ${issue.message}` }))
+        ...issuesOf(owner, error).map((issue) => ({ ...issue, message: `feature "${flag}": ${issue.message}` }))
       )
     }
   }
@@ -84,11 +120,21 @@ export const load = Effect.fnUntraced(function*(
       continue
     }
     const read = yield* Effect.exit(pkg.load)
-    if (Exit.isSuccess(read)) {
+    if (Exit.isSuccess(read) && Layer.isLayer(read.value)) {
       loaded.push(read.value)
       continue
     }
     loaded.push(undefined)
+    if (Exit.isSuccess(read)) {
+      // from plain JavaScript: no layer given, or something else
+      issues.push({
+        package: pkg.name,
+        path: "",
+        message: `its layer is ${kindOf(read.value)}, not a Layer`,
+        missing: false
+      })
+      continue
+    }
     const failure = Cause.failureOption(read.cause)
     if (Option.isSome(failure)) issues.push(...issuesOf(pkg.name, failure.value))
     else {

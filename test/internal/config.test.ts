@@ -44,14 +44,14 @@ describe("package configuration", () => {
       expect(invalid.message).toBe(
         "Invalid configuration (3 issues):\n" +
           "  database: DB_URL: Expected DB_URL to exist in the provided map\n" +
-          "  database: DB_PASSWORD: <redacted>\n" +
+          "  database: DB_PASSWORD: Invalid value for DB_PASSWORD (a secret: the value and the reason are hidden)\n" +
           `  auth: JWT_TTL: Expected an integer value but received "soon"`
       )
       expect(invalid.message).not.toContain("hunter2")
       expect(JSON.stringify(invalid)).not.toContain("hunter2")
     }))
 
-  it.effect("says a secret is missing, where Effect says only <redacted>; a bad secret's value stays hidden", () =>
+  it.effect("says a secret is missing or invalid, where Effect says only <redacted>; its value stays hidden", () =>
     Effect.gen(function*() {
       const Jwt = Context.GenericTag<"Jwt", number>("test/MissingSecret")
       const jwt = Package.make({
@@ -67,7 +67,11 @@ describe("package configuration", () => {
       if (error._tag !== "InvalidConfig") return expect.unreachable()
       expect(error.issues).toEqual([
         { package: "auth", path: "JWT_SECRET", message: "Expected JWT_SECRET to exist (a secret)" },
-        { package: "auth", path: "JWT_PIN", message: "<redacted>" }
+        {
+          package: "auth",
+          path: "JWT_PIN",
+          message: "Invalid value for JWT_PIN (a secret: the value and the reason are hidden)"
+        }
       ])
     }))
 
@@ -174,6 +178,62 @@ describe("package configuration", () => {
         { package: "plain", path: "PLAIN", message: "Expected an integer value but received \"x\"" }
       ])
       expect(error.packages).toEqual(["beta-a", "beta-b", `feature "unused"`, "plain"])
+      expect(started).toEqual([])
+    }))
+  it.effect("a flag whose Config throws, or that is not a boolean nor a Config, is a problem, not a crash", () =>
+    Effect.gen(function*() {
+      started.length = 0
+      const throwing = Config.map(Config.string("MODE"), (mode): boolean => {
+        throw new Error(`unknown mode ${mode}`)
+      })
+      // from plain JavaScript, which no type stops
+      const text = "yes" as unknown as boolean
+      const error = yield* invalidConfig(
+        Spine.layer({
+          packages: [reading("beta", Config.string("A"), { feature: "beta" }), reading("plain", Config.string("A"))],
+          features: { beta: throwing, typed: text }
+        }),
+        [["MODE", "fast"], ["A", "a"]]
+      )
+      expect(error.issues).toEqual([
+        { package: "beta", path: "", message: `feature "beta": reading it threw: unknown mode fast` },
+        {
+          package: `feature "typed"`,
+          path: "",
+          message: "Expected a boolean or a Config<boolean>, but got a string"
+        }
+      ])
+      expect(started).toEqual([])
+    }))
+
+  it.effect("a layer that is not a Layer is a problem of its package: none of them starts", () =>
+    Effect.gen(function*() {
+      started.length = 0
+      const Store = Context.GenericTag<"Store", string>("config/Store")
+      const drivers: Record<string, Layer.Layer<"Store">> = { memory: Layer.succeed(Store, "memory") }
+      // a driver the table lacks: `drivers[driver]` is undefined, which the types let through
+      const store = Package.make({
+        name: "store",
+        version: "1.0.0",
+        provides: Store,
+        config: Config.string("DRIVER"),
+        layer: (driver) => drivers[driver]
+      })
+      // from plain JavaScript: no layer at all
+      const bare = Package.make({
+        name: "bare",
+        version: "1.0.0",
+        provides: tagOf("bare"),
+        layer: undefined as unknown as Layer.Layer<string>
+      })
+      const error = yield* invalidConfig(
+        Spine.layer({ packages: [store, bare, reading("plain", Config.string("A"))] }),
+        [["DRIVER", "postgres"], ["A", "a"]]
+      )
+      expect(error.issues).toEqual([
+        { package: "store", path: "", message: "layer(config) returned undefined, not a Layer" },
+        { package: "bare", path: "", message: "its layer is undefined, not a Layer" }
+      ])
       expect(started).toEqual([])
     }))
 })
