@@ -5,12 +5,13 @@
  *
  * @since 0.1.0
  */
-import type { Config, ConfigError, Context, Schedule } from "effect"
-import { Duration, Effect, Layer, Option } from "effect"
+import type { Config, Context, Schedule } from "effect"
+import { ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type { Pipeable } from "effect/Pipeable"
 import type { HealthDetail } from "./Health.js"
 import { makeLayer } from "./internal/config.js"
+import { kindOf } from "./internal/kind.js"
 
 /**
  * @since 0.1.0
@@ -270,9 +271,13 @@ export const make: {
   }
 ): Package<Id, Service, R, boolean> => {
   const layer = options.layer
-  const load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError> = typeof layer === "function"
-    ? Effect.flatMap(options.config ?? Effect.void, makeLayer(layer))
-    : Effect.succeed(layer)
+  const config = options.config ?? Effect.void
+  const load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError> = typeof layer !== "function"
+    ? Effect.succeed(layer)
+    : Effect.isEffect(config as unknown)
+    ? Effect.flatMap(config, makeLayer(layer))
+    // from plain JavaScript, such as the settings themselves in place of a `Config`
+    : Effect.fail(ConfigError.InvalidData([], `its config is ${kindOf(config)}, not a Config`))
   return fromFields({
     name: options.name,
     version: options.version,

@@ -32,6 +32,7 @@ import * as graph from "./internal/graph.js"
 import * as monitor from "./internal/health.js"
 import * as lifecycle from "./internal/hooks.js"
 import { jsonNumber } from "./internal/json.js"
+import { asEffect } from "./internal/kind.js"
 import * as manage from "./internal/manage.js"
 import * as spineOptions from "./internal/options.js"
 import * as scheduler from "./internal/scheduler.js"
@@ -344,7 +345,7 @@ const makeService = (manager: manage.Manager): SpineService => {
       // bounded wherever it runs (in an uninterruptible region too) and whatever it does: interruptible, and
       // disconnected, so that one ignoring interruption is left behind at its timeout
       const service = entry.service.value
-      return Effect.suspend(() => own(service)).pipe(
+      return Effect.suspend(() => asEffect(own(service), "metrics")).pipe(
         Effect.disconnect,
         Effect.interruptible,
         Effect.timeoutFail({ duration: timeout, onTimeout: () => `timed out after ${Duration.format(timeout)}` }),

@@ -99,6 +99,44 @@ describe("health", () => {
       expect([again.packages["odd-details"].consecutiveFailures, again.status]).toEqual([2, "warn"])
     }))
 
+  it.effect("from JavaScript: a check giving no Effect, or status fail, fails with what it gave, not its contents", () =>
+    Effect.gen(function*() {
+      const Client = Context.GenericTag<"Client", { readonly url: string }>("health/Client")
+      const url = "redis://:s3cr3t@cache:6379"
+      const plain = (name: string, health: (client: { readonly url: string }) => unknown) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: Client,
+          optional: true,
+          layer: Layer.succeed(Client, { url }),
+          health: health as () => Effect.Effect<Health.HealthDetail>
+        })
+      let rejected = 0
+      const cases = [
+        // an async function: its rejections must not end the process as unhandled ones
+        [
+          plain("async", () => Promise.reject(new Error("ping failed")).finally(() => rejected++)),
+          "the check returned a Promise, not an Effect"
+        ],
+        [
+          plain("status", (client) => ({ status: "pass", details: client })),
+          "the check returned an object, not an Effect"
+        ],
+        [plain("failing", () => Effect.succeed({ status: "fail" })), `the check returned status "fail"`]
+      ] as const
+      for (const [pkg, error] of cases) {
+        const { spine } = yield* bootWithin(Spine.layer({ packages: [pkg] }), "0 millis")
+        const health = yield* spine.checkHealth()
+        expect(health.packages[pkg.name]).toMatchObject({ status: "fail", errors: [error], consecutiveFailures: 2 })
+        expect(health.status).toBe("warn")
+        expect(JSON.stringify(health)).not.toContain("s3cr3t")
+      }
+      // both rejections were seen, and handled
+      yield* Effect.yieldNow()
+      expect(rejected).toBe(2)
+    }))
+
   it.effect("holds a flapping status until the thresholds are reached", () =>
     Effect.gen(function*() {
       // runs: 1 ok, 2 fail, 3 ok, 4 fail, 5 fail, 6 ok, 7 fail, 8 ok, 9 ok

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Config,
   ConfigProvider,
   Context,
   Effect,
   Fiber,
   Layer,
+  Logger,
   Metric,
   MetricBoundaries,
   Redacted,
@@ -379,5 +381,48 @@ describe("packages' own metrics", () => {
       yield* TestClock.adjust("1 second")
       const snapshot = yield* Fiber.join(fiber)
       expect(snapshot.packages).toEqual({ "quick-metrics": { value: 2 } })
+    }))
+  it.effect("from JavaScript: one giving no Effect is left out with a warning that says so, a rejection handled", () =>
+    Effect.gen(function*() {
+      const Plain = Context.GenericTag<"Plain", number>("report/Plain")
+      const Async = Context.GenericTag<"Async", number>("report/Async")
+      const Fine = Context.GenericTag<"Fine", number>("report/Fine")
+      const untyped = (metrics: () => unknown) => metrics as () => Effect.Effect<Readonly<Record<string, number>>>
+      const packages = [
+        Package.make({
+          name: "plain-metrics",
+          version: "1.0.0",
+          provides: Plain,
+          layer: Layer.succeed(Plain, 1),
+          metrics: untyped(() => ({ hits: 1, password: "hunter2" }))
+        }),
+        Package.make({
+          name: "async-metrics",
+          version: "1.0.0",
+          provides: Async,
+          layer: Layer.succeed(Async, 2),
+          metrics: untyped(() => Promise.reject(new Error("stats unavailable")))
+        }),
+        Package.make({
+          name: "fine-metrics",
+          version: "1.0.0",
+          provides: Fine,
+          layer: Layer.succeed(Fine, 3),
+          metrics: (value) => Effect.succeed({ value })
+        })
+      ]
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ cause, message }) =>
+        void warnings.push(`${String(message)}: ${Cause.pretty(cause, { renderErrorCause: false })}`)
+      )
+      const snapshot = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages, health: { enabled: false } })),
+        (context) => Context.get(context, Spine.Spine).metrics
+      )).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(snapshot.packages).toEqual({ "fine-metrics": { value: 3 } })
+      expect(warnings.filter((line) => line.startsWith("metrics of package"))).toEqual([
+        `metrics of package "plain-metrics" failed: Error: metrics returned an object, not an Effect`,
+        `metrics of package "async-metrics" failed: Error: metrics returned a Promise, not an Effect`
+      ])
     }))
 })

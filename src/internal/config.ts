@@ -3,6 +3,7 @@ import { Cause, ConfigError, Effect, Exit, Layer, Option } from "effect"
 import type * as Package from "../Package.js"
 import { type ConfigIssue, InvalidConfig } from "../SpineError.js"
 import { reasonOf } from "./cause.js"
+import { kindOf } from "./kind.js"
 
 const redacted = "<redacted>"
 
@@ -23,17 +24,6 @@ export const makeLayer = <A, L>(make: (config: A) => L) => (config: A): Effect.E
       return Effect.fail(ConfigError.InvalidData([], `layer(config) threw: ${reasonOf(Cause.die(thrown))}`))
     }
   })
-
-/**
- * What kind of value `value` is, without its contents: a value that is not what it should be may hold a
- * connection string or a password, and a message names it.
- */
-export const kindOf = (value: unknown): string => {
-  if (value === null || value === undefined) return String(value)
-  if (typeof value === "object" && typeof (value as { then?: unknown }).then === "function") return "a Promise"
-  if (Array.isArray(value)) return "an array"
-  return typeof value === "object" ? "an object" : `a ${typeof value}`
-}
 
 /**
  * The leaves of a `ConfigError`, each with its path. Effect already redacts

@@ -11,6 +11,7 @@ import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import { reasonOf } from "./cause.js"
 import { toJson } from "./json.js"
+import { asEffect, kindOf } from "./kind.js"
 import type { Entry, Runtime } from "./scheduler.js"
 import * as Tracing from "./tracing.js"
 
@@ -167,10 +168,16 @@ interface Detail {
   readonly details: unknown
 }
 
-const readDetail = (result: void | Health.HealthDetail): Detail =>
-  typeof result === "object" && result !== null
-    ? { status: result.status === "warn" ? "warn" : "pass", details: result.details }
-    : { status: "pass", details: undefined }
+const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, string> => {
+  if (typeof result !== "object" || result === null) return Effect.succeed({ status: "pass", details: undefined })
+  const { details, status } = result
+  if (status === undefined || status === "pass" || status === "warn") {
+    return Effect.succeed({ status: status ?? "pass", details })
+  }
+  // from plain JavaScript: a `fail`, or anything else, is no pass
+  const given: unknown = status
+  return Effect.fail(`the check returned status ${typeof given === "string" ? `"${given}"` : kindOf(given)}`)
+}
 
 /**
  * Applies one check's outcome to the record it was started for, with the flap
@@ -334,7 +341,9 @@ const runChecks = (
         const check = { cancel, ended, leftBehind: () => fiber.addObserver(uncount) }
         inFlight.add(check)
         return Effect.map(
-          Effect.exit(Tracing.within(span, Effect.map(Effect.suspend(() => run(service)), readDetail))),
+          Effect.exit(
+            Tracing.within(span, Effect.flatMap(Effect.suspend(() => asEffect(run(service), "the check")), readDetail))
+          ),
           (exit) => {
             if (settled || cancelled) return
             settled = true

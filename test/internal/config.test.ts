@@ -236,4 +236,23 @@ describe("package configuration", () => {
       ])
       expect(started).toEqual([])
     }))
+  it.effect("a config that is not a Config (the settings themselves, from JavaScript) is named by kind, not shown", () =>
+    Effect.gen(function*() {
+      const Db = Context.GenericTag<"Db", string>("config/Db")
+      const settings = { url: "postgres://app:hunter2@db/app" }
+      const db = Package.make({
+        name: "database",
+        version: "1.0.0",
+        provides: Db,
+        config: settings as unknown as Config.Config<typeof settings>,
+        layer: ({ url }) => Layer.succeed(Db, url)
+      })
+      const error = yield* invalidConfig(Spine.layer({ packages: [db] }), [])
+      expect(error.issues).toEqual([{
+        package: "database",
+        path: "",
+        message: "its config is an object, not a Config"
+      }])
+      expect(JSON.stringify(error) + error.message).not.toContain("hunter2")
+    }))
 })
