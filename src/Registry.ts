@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Either, Graph } from "effect"
+import { Context, Either } from "effect"
 import type { SystemHealth } from "./Health.js"
 import * as internal from "./internal/graph.js"
 import { countByState, type PackageState } from "./Lifecycle.js"
@@ -31,29 +31,6 @@ export interface PackageGraph {
 }
 
 /**
- * The view of a resolved graph (from `validate`, or the spine's own).
- *
- * @since 0.1.0
- * @category constructors
- * @internal
- */
-export const fromResolved = (resolved: internal.Resolved): PackageGraph => {
-  const names = resolved.nodes.map((node) => node.pkg.name)
-  const index = new Map(names.map((name, i) => [name, i]))
-  const related = (name: string, pick: (node: internal.Node) => ReadonlyArray<number>) => {
-    const i = index.get(name)
-    return i === undefined ? [] : pick(resolved.nodes[i]).map((j) => names[j])
-  }
-  return {
-    topologicalOrder: resolved.order.map((i) => names[i]),
-    dependencies: (name) => related(name, (node) => node.dependencies),
-    dependents: (name) => related(name, (node) => node.dependents),
-    toMermaid: () => Graph.toMermaid(resolved.graph, { direction: "LR" }),
-    toDot: () => Graph.toGraphViz(resolved.graph, { graphName: "packages" })
-  }
-}
-
-/**
  * Validates a list of packages without starting anything: names, versions,
  * duplicates, cycles, missing providers (tags neither provided by a package
  * nor present in `context`), version ranges and required-on-optional edges.
@@ -64,7 +41,7 @@ export const fromResolved = (resolved: internal.Resolved): PackageGraph => {
 export const validate = (
   packages: ReadonlyArray<Package.Any>,
   context: Context.Context<never> = Context.empty()
-): Either.Either<PackageGraph, ValidationError> => Either.map(internal.resolve(packages, context), fromResolved)
+): Either.Either<PackageGraph, ValidationError> => Either.map(internal.resolve(packages, context), internal.viewOf)
 
 /**
  * Counts of the registered packages.

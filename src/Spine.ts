@@ -370,7 +370,7 @@ const makeService = (manager: manage.Manager): SpineService => {
       S.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "stopped")
     ),
     timeline: Effect.sync(() => runtime.entries.map(toTimelineEntry)),
-    graph: Effect.sync(() => Registry.fromResolved(runtime.resolved)),
+    graph: Effect.sync(() => graph.viewOf(runtime.resolved)),
     isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true),
     health: Effect.sync(() => monitor.system(health)),
     checkHealth: (name) =>

@@ -1,6 +1,7 @@
 import { Context, Either, Graph, Option } from "effect"
 import * as semver from "semver"
 import type * as Package from "../Package.js"
+import type { PackageGraph } from "../Registry.js"
 import {
   DependencyCycle,
   DuplicatePackage,
@@ -33,6 +34,23 @@ export interface Resolved {
 }
 
 const kebab = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/
+
+/** The public view of a resolved graph (from `Registry.validate`, or the spine's own). */
+export const viewOf = (resolved: Resolved): PackageGraph => {
+  const names = resolved.nodes.map((node) => node.pkg.name)
+  const index = new Map(names.map((name, i) => [name, i]))
+  const related = (name: string, pick: (node: Node) => ReadonlyArray<number>) => {
+    const i = index.get(name)
+    return i === undefined ? [] : pick(resolved.nodes[i]).map((j) => names[j])
+  }
+  return {
+    topologicalOrder: resolved.order.map((i) => names[i]),
+    dependencies: (name) => related(name, (node) => node.dependencies),
+    dependents: (name) => related(name, (node) => node.dependents),
+    toMermaid: () => Graph.toMermaid(resolved.graph, { direction: "LR" }),
+    toDot: () => Graph.toGraphViz(resolved.graph, { graphName: "packages" })
+  }
+}
 
 /**
  * Validates a list of packages against the caller's context and places them
