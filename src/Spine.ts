@@ -76,6 +76,12 @@ export interface SpineService {
   readonly graph: Effect.Effect<Registry.PackageGraph>
   /** Whether a feature flag is on. Unknown flags are off. */
   readonly isFeatureEnabled: (flag: string) => Effect.Effect<boolean>
+  /**
+   * The service of the package that provides `tag`, while that package is `ready`. The layer's context is made
+   * once, when the boot ends: `Effect.serviceOption(tag)` lacks a package started since (by `add` or a flag
+   * turned on) and still holds one stopped since. This reads the running graph.
+   */
+  readonly service: <I, S>(tag: Context.Tag<I, S>) => Effect.Effect<Option.Option<S>>
   /** The cached health: readiness, liveness, every package's last result. Never runs a check. */
   readonly health: Effect.Effect<Health.SystemHealth>
   /** Runs the checks now (of one package, or all), updates the cache and returns it. */
@@ -278,7 +284,6 @@ export const layer = <
         taken: new Map()
       }
       const service = makeService(manager)
-      scheduler.runtimes.set(service, runtime)
       const announce = Context.getOption(context, Announce)
       if (Option.isSome(announce)) announce.value.announce(service)
       const hooks = lifecycle.make({
@@ -372,6 +377,8 @@ const makeService = (manager: manage.Manager): SpineService => {
     timeline: Effect.sync(() => runtime.entries.map(toTimelineEntry)),
     graph: Effect.sync(() => graph.viewOf(runtime.resolved)),
     isFeatureEnabled: (flag) => Effect.sync(() => runtime.features.get(flag) === true),
+    service: <I, S>(tag: Context.Tag<I, S>) =>
+      Effect.sync(() => scheduler.serviceOf(runtime, tag.key) as Option.Option<S>),
     health: Effect.sync(() => monitor.system(health)),
     checkHealth: (name) =>
       Effect.suspend(() => {

@@ -625,9 +625,6 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>, onl
     return Effect.ensuring(Deferred.await(done), Effect.sync(runtime.timers.idle))
   })
 
-/** Each spine service's runtime, so the Promise facade reads the services running now, not the boot's context. */
-export const runtimes = new WeakMap<object, Runtime>()
-
 /** The service of the ready package that provides `key`, if one does. */
 export const serviceOf = (runtime: Runtime, key: string): Option.Option<unknown> => {
   const entry = runtime.entries.find((entry) => entry.pkg.provides.key === key && entry.state === "ready")

@@ -10,7 +10,6 @@
 import type { Context, Layer } from "effect"
 import { Cause, Data, Effect, Exit, ManagedRuntime, Option } from "effect"
 import type * as Health from "../Health.js"
-import * as scheduler from "../internal/scheduler.js"
 import type { PackageState } from "../Lifecycle.js"
 import type * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
@@ -334,9 +333,8 @@ export class AuthSpine<
     return this.#run("get", (spine) =>
       Effect.gen(function*() {
         // the runtime's context is the boot's: it lacks packages started since and holds those stopped since
-        const runtime = scheduler.runtimes.get(spine)
-        const running = runtime === undefined ? Option.none() : scheduler.serviceOf(runtime, tag.key)
-        if (Option.isSome(running)) return running.value as Service
+        const running = yield* spine.service(tag)
+        if (Option.isSome(running)) return running.value
         const provided = (yield* spine.packages).some((info) => info.provides === tag.key)
         const own = provided ? Option.none() : yield* Effect.serviceOption(tag)
         return Option.isSome(own) ? own.value : yield* unavailable(spine, tag.key)

@@ -75,6 +75,37 @@ const withSpine = <A, E>(
   })
 
 describe("runtime package management", () => {
+  it.effect("service reads the running graph, where the layer's context stays as the boot left it", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const mail = make("mail", { feature: "mail", optional: true })
+      const extra = make("extra", { optional: true })
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        Spine.layer({ packages: [mail.pkg], features: { mail: false } }),
+        scope
+      )
+      const spine = Context.get(context, Spine.Spine)
+      const both = Effect.gen(function*() {
+        const running = yield* spine.service(mail.tag)
+        const booted = Context.getOption(context, mail.tag)
+        return [running._tag, booted._tag]
+      })
+      expect(yield* both).toEqual(["None", "None"])
+      yield* spine.setFeature("mail", true)
+      expect(yield* both).toEqual(["Some", "None"])
+      yield* spine.add(extra.pkg)
+      expect((yield* spine.service(extra.tag))._tag).toBe("Some")
+      yield* spine.remove("extra")
+      expect((yield* spine.service(extra.tag))._tag).toBe("None")
+      yield* spine.setFeature("mail", false)
+      expect(yield* both).toEqual(["None", "None"])
+      yield* Scope.close(scope, Exit.void)
+      expect((yield* spine.service(mail.tag))._tag).toBe("None")
+      expect(log).toEqual(["+mail", "+extra", "-extra", "-mail"])
+    }))
+
   it.effect("adds a package to the running graph, health-checks it and releases it in order at shutdown", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
