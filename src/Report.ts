@@ -1,13 +1,24 @@
 /**
  * The report: a summary, the cached health, the metrics, every package with
- * its metadata, state and health, and the boot timeline, as plain JSON (dates
- * as ISO strings) described by a Schema; and `toText`, a readable table.
+ * its metadata, state and health, and the boot timeline, described by a
+ * Schema whose JSON form is plain (dates as ISO strings); and `toText`, a
+ * readable table.
  *
  * @since 0.1.0
  */
-import { Graph, Schema } from "effect"
+import { Graph, Option, Schema } from "effect"
 import { oneLine } from "./internal/cause.js"
 import { packageStates } from "./Lifecycle.js"
+
+/**
+ * A field always present in the type, `undefined` when unknown, and left out of the JSON then (which has no
+ * `undefined`): so that the report's health and timeline are `Health.SystemHealth` and `Lifecycle.TimelineEntry`.
+ */
+const orUndefined = <A, I>(schema: Schema.Schema<A, I>) =>
+  Schema.optionalToRequired(schema, Schema.UndefinedOr(Schema.typeSchema(schema)), {
+    decode: Option.getOrUndefined,
+    encode: Option.fromNullable
+  })
 
 const Status = Schema.Literal("pass", "warn", "fail")
 const PackageState = Schema.Literal(...packageStates)
@@ -21,7 +32,7 @@ export const PackageHealth = Schema.Struct({
   name: Schema.String,
   status: Status,
   healthy: Schema.Boolean,
-  lastCheck: Schema.optional(Schema.Date),
+  lastCheck: orUndefined(Schema.Date),
   durationMs: Schema.Number,
   errors: Schema.Array(Schema.String),
   details: Schema.optional(Schema.Unknown),
@@ -83,12 +94,12 @@ export const TimelineEntry = Schema.Struct({
   package: Schema.String,
   state: PackageState,
   attempts: Schema.Number,
-  startedAt: Schema.optional(Schema.Date),
-  readyAt: Schema.optional(Schema.Date),
-  durationMs: Schema.optional(Schema.Number),
-  stoppedAt: Schema.optional(Schema.Date),
-  stopDurationMs: Schema.optional(Schema.Number),
-  error: Schema.optional(Schema.String)
+  startedAt: orUndefined(Schema.Date),
+  readyAt: orUndefined(Schema.Date),
+  durationMs: orUndefined(Schema.Number),
+  stoppedAt: orUndefined(Schema.Date),
+  stopDurationMs: orUndefined(Schema.Number),
+  error: orUndefined(Schema.String)
 })
 
 /**

@@ -14,6 +14,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import type { Health, Lifecycle } from "../src/index.js"
 import { Package, Report, Spine } from "../src/index.js"
 
 class Db extends Context.Tag("report/Db")<Db, { readonly queue: number }>() {}
@@ -121,6 +122,19 @@ describe("statistics, metrics and report", () => {
       expect(json).not.toContain("s3cr3t")
       const decoded = yield* Schema.decodeUnknown(Report.Report)(JSON.parse(json))
       expect(decoded).toEqual(report)
+      // of the spine's own types: a field JSON leaves out when undefined is there again, undefined
+      const health: Health.SystemHealth = decoded.health
+      const timeline: ReadonlyArray<Lifecycle.TimelineEntry> = decoded.timeline
+      const mail = timeline.find((entry) => entry.package.startsWith("report-mail"))
+      expect(mail && Object.entries(mail).filter(([, value]) => value === undefined).map(([key]) => key)).toEqual([
+        "startedAt",
+        "readyAt",
+        "durationMs",
+        "stoppedAt",
+        "stopDurationMs",
+        "error"
+      ])
+      expect(Object.values(health.packages).every((pkg) => "lastCheck" in pkg)).toBe(true)
       expect(report.summary).toMatchObject({
         totalPackages: 3,
         healthyPackages: 1,
