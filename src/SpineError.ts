@@ -292,6 +292,27 @@ export class HookTimeout extends Data.TaggedError("HookTimeout")<{
 }
 
 /**
+ * A lifecycle hook (of the spine's `hooks`, or a plugin's hooks or `onInitialize`) died at boot, which fails
+ * the boot: everything started is released. At shutdown, such a hook is only logged.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HookFailed extends Data.TaggedError("HookFailed")<{
+  readonly hook: "beforeInit" | "onInitialize" | "afterInit"
+  /** The plugin whose hook it is; `undefined` for the spine's own `hooks`. */
+  readonly plugin: string | undefined
+  readonly cause: Cause.Cause<unknown>
+  readonly reason: string
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const owner = this.plugin === undefined ? "the spine's options" : `plugin "${this.plugin}"`
+    return `${this.hook} hook of ${owner} failed: ${this.reason}`
+  }
+}
+
+/**
  * A name given to the spine matches no registered package.
  *
  * @since 0.1.0
@@ -391,3 +412,4 @@ export type SpineError =
   | PackageInitFailed
   | PackageInitTimeout
   | HookTimeout
+  | HookFailed

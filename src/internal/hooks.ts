@@ -7,16 +7,19 @@
  * cleanup may still use the packages, which are released only after it.
  */
 import type { Duration } from "effect"
-import { Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import type * as Package from "../Package.js"
 import type * as Plugin from "../Plugin.js"
-import { DuplicateHandler, DuplicatePlugin, HookTimeout } from "../SpineError.js"
+import { DuplicateHandler, DuplicatePlugin, HookFailed, HookTimeout } from "../SpineError.js"
+import { reasonOf } from "./cause.js"
 
 type Hook<R> = Effect.Effect<unknown, never, R>
 
 export interface Hooks {
-  /** The hooks of a boot moment, in order; the first that dies or times out fails with it. */
-  readonly boot: (moment: "beforeInit" | "onInitialize" | "afterInit") => Effect.Effect<void, HookTimeout>
+  /** The hooks of a boot moment, in order; the first that dies or times out fails the boot. */
+  readonly boot: (
+    moment: "beforeInit" | "onInitialize" | "afterInit"
+  ) => Effect.Effect<void, HookTimeout | HookFailed>
   /** The hooks of a shutdown moment, in order; one that dies or times out is logged, and the rest run. */
   readonly shutdown: (moment: "beforeShutdown" | "afterShutdown") => Effect.Effect<void>
 }
@@ -69,8 +72,13 @@ export const make = <R>(options: {
         Effect.flatMap(
           within(hook, initTimeout, aborting),
           Option.match({
-            onNone: () => Effect.fail(new HookTimeout({ hook: moment, plugin, timeout: initTimeout })),
-            onSome: Exit.asVoid
+            onNone: (): Effect.Effect<void, HookTimeout | HookFailed> =>
+              Effect.fail(new HookTimeout({ hook: moment, plugin, timeout: initTimeout })),
+            // interrupted only, it passes the interruption on; else it died, which a typed error tells
+            onSome: (exit) =>
+              Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)
+                ? Exit.asVoid(exit)
+                : Effect.fail(new HookFailed({ hook: moment, plugin, cause: exit.cause, reason: reasonOf(exit.cause) }))
           })
         ), { discard: true }),
     shutdown: (moment) =>

@@ -38,6 +38,32 @@ describe("lifecycle hooks", () => {
       ])
     }))
 
+  it.effect("a boot hook or onInitialize that dies fails the boot with HookFailed naming it, all released", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = makeTestPackage(log)
+      const a = make("a")
+      const audit = Plugin.make({ name: "audit", onInitialize: Effect.dieMessage("audit table missing") })
+      const failures = [
+        [Spine.layer({ packages: [a.pkg], plugins: [audit] }), "onInitialize", "audit"],
+        [
+          Spine.layer({ packages: [a.pkg], hooks: { afterInit: Effect.die(new Error("cache warm-up")) } }),
+          "afterInit",
+          undefined
+        ]
+      ] as const
+      for (const [layer, hook, plugin] of failures) {
+        log.length = 0
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+        expect(error._tag).toBe("HookFailed")
+        if (error._tag !== "HookFailed") return
+        expect([error.hook, error.plugin]).toEqual([hook, plugin])
+        expect(log).toEqual(["start a", "acquired a", "release a", "released a"])
+      }
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(failures[0][0])))
+      expect(error.message).toBe(`onInitialize hook of plugin "audit" failed: audit table missing`)
+    }))
+
   it.effect("logs a shutdown hook that dies and still releases every package, on a clean and a failed boot", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
