@@ -77,11 +77,11 @@ export interface Options {
   readonly interval?: Duration.DurationInput | undefined
   /** The limit of one check. Default 5 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Checks running at once, over every round, schedule and `checkHealth` call. Default 16; at least 1. */
+  /** Checks running at once, over every round, schedule and `checkHealth` call. Default 16; a whole number from 1. */
   readonly concurrency?: number | undefined
-  /** Consecutive failures before a package is reported `fail`. Default 1. */
+  /** Consecutive failures before a package is reported `fail`. Default 1; a whole number from 1. */
   readonly failureThreshold?: number | undefined
-  /** Consecutive successes before a failing package is reported `pass` again. Default 1. */
+  /** Consecutive successes before a failing package is reported `pass` again. Default 1; a whole number from 1. */
   readonly successThreshold?: number | undefined
   /**
    * `false` turns the scheduled checks off, the first check of a package's start included; `checkHealth` still

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Context, Effect, Either, Exit, Layer } from "effect"
+import type { Health } from "../src/index.js"
 import { Package, Registry, Spine } from "../src/index.js"
 
 class Logger extends Context.Tag("test/Logger")<Logger, { readonly log: (line: string) => void }>() {}
@@ -238,6 +239,26 @@ describe("Registry.validate", () => {
         )
       }
       expect(built).toBe(false)
+    }))
+
+  it.effect("Spine.layer fails with InvalidOptions for a health count that is not a whole number from 1", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [Health.Options, string, string]> = [
+        // no check would ever run
+        [{ concurrency: 0 }, "health.concurrency", "0"],
+        [{ concurrency: 2.5 }, "health.concurrency", "2.5"],
+        // never reached: a failing package would pass for good
+        [{ failureThreshold: Infinity }, "health.failureThreshold", "Infinity"],
+        [{ failureThreshold: NaN }, "health.failureThreshold", "NaN"],
+        [{ successThreshold: -1 }, "health.successThreshold", "-1"],
+        // from JavaScript
+        [{ successThreshold: "2" as unknown as number }, "health.successThreshold", `"2"`]
+      ]
+      for (const [health, option, shown] of cases) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(Spine.layer({ packages: [], health }))))
+        expect(error).toMatchObject({ _tag: "InvalidOptions", option })
+        expect(error.message).toBe(`Spine option ${option} must be a whole number from 1, such as 16 (got ${shown})`)
+      }
     }))
 
   it.effect("Spine.layer fails with the validation error before anything starts", () =>

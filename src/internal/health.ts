@@ -53,16 +53,13 @@ export interface Monitor {
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
 
-/** A count given as `NaN` (from JavaScript) is not given: under it, a threshold would never be reached. */
-const orDefault = (value: number | undefined, fallback: number) =>
-  value === undefined || Number.isNaN(value) ? fallback : value
-
+/** The options with their defaults; `options.check` has refused the ones that cannot be used. */
 export const settings = (options: Health.Options = {}): Settings => ({
   interval: Duration.decode(options.interval ?? "60 seconds"),
   timeout: Duration.decode(options.timeout ?? "5 seconds"),
-  concurrency: Math.max(1, Math.floor(orDefault(options.concurrency, 16))),
-  failureThreshold: Math.max(1, orDefault(options.failureThreshold, 1)),
-  successThreshold: Math.max(1, orDefault(options.successThreshold, 1)),
+  concurrency: options.concurrency ?? 16,
+  failureThreshold: options.failureThreshold ?? 1,
+  successThreshold: options.successThreshold ?? 1,
   enabled: options.enabled ?? true
 })
 

@@ -5,14 +5,22 @@ import { InvalidOptions } from "../SpineError.js"
 export const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
 
 /**
- * The first of the spine's duration options that is not a positive duration,
- * as a JavaScript caller may pass it (`"30s"`, `-1`, `0`): checked before the
- * options are read, where Effect would throw or read zero (every start timed
- * out, a health loop that never rests).
+ * The first of the spine's options that cannot be used: a duration that is not positive, as a JavaScript caller
+ * may pass it (`"30s"`, `-1`, `0`), where Effect would throw or read zero (every start timed out, a health loop
+ * that never rests); or a count that is not a whole number from 1 (`0` checks at once would never run one, a
+ * threshold of `Infinity` or `NaN` would never be reached).
  */
 export const check = (options: {
   readonly defaults?: { readonly initTimeout?: unknown; readonly stopTimeout?: unknown } | undefined
-  readonly health?: { readonly interval?: unknown; readonly timeout?: unknown } | undefined
+  readonly health?:
+    | {
+      readonly interval?: unknown
+      readonly timeout?: unknown
+      readonly concurrency?: unknown
+      readonly failureThreshold?: unknown
+      readonly successThreshold?: unknown
+    }
+    | undefined
 }): InvalidOptions | undefined => {
   const durations = [
     ["defaults.initTimeout", options.defaults?.initTimeout],
@@ -25,6 +33,16 @@ export const check = (options: {
     const decoded = Duration.decodeUnknown(input)
     if (Option.isNone(decoded) || !isPositive(decoded.value)) return invalid(option, "a positive duration", input)
   }
+  const counts = [
+    ["health.concurrency", options.health?.concurrency],
+    ["health.failureThreshold", options.health?.failureThreshold],
+    ["health.successThreshold", options.health?.successThreshold]
+  ] as const
+  for (const [option, input] of counts) {
+    if (input !== undefined && !(Number.isSafeInteger(input) && (input as number) >= 1)) {
+      return invalid(option, "a whole number from 1", input, "16")
+    }
+  }
   return undefined
 }
 
@@ -34,7 +52,7 @@ export const checkShutdownDelay = (input: unknown): InvalidOptions | undefined =
     ? undefined
     : invalid("shutdownDelay", "a duration", input)
 
-const invalid = (option: string, what: string, input: unknown) => {
+const invalid = (option: string, what: string, input: unknown, example = `"30 seconds"`) => {
   const shown = typeof input === "string" ? `"${input}"` : typeof input === "number" ? String(input) : typeof input
-  return new InvalidOptions({ option, reason: `must be ${what}, such as "30 seconds" (got ${shown})` })
+  return new InvalidOptions({ option, reason: `must be ${what}, such as ${example} (got ${shown})` })
 }

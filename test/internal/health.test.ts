@@ -4,7 +4,7 @@
  * or leave at runtime, readiness and the schedule.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Metric, Option, Schedule, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Metric, Schedule, Scope, Stream, TestClock } from "effect"
 import { Package, Spine } from "../../src/index.js"
 import { boot, bootWithin, checked } from "../utils.js"
 
@@ -113,16 +113,6 @@ describe("health concurrency", () => {
       yield* TestClock.adjust("10 seconds")
       yield* Fiber.join(f)
       expect(t.max()).toBe(1)
-    }))
-
-  it.effect("concurrency: 0 does not make checkHealth hang", () =>
-    Effect.gen(function*() {
-      const db = checked(unique("zero"), () => Effect.void)
-      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { enabled: false, concurrency: 0 } }))
-      const f = yield* Effect.fork(spine.checkHealth())
-      yield* TestClock.adjust("1 minute")
-      expect(Option.isSome(yield* Fiber.poll(f))).toBe(true)
-      expect(db.runs()).toBe(1)
     }))
 })
 
@@ -407,17 +397,4 @@ describe("checks that overlap a change", () => {
         expect(health).toEqual([])
       }))
   }
-})
-
-describe("health options", () => {
-  it.effect("a NaN threshold or concurrency, as JavaScript may pass it, is the default", () =>
-    Effect.gen(function*() {
-      const name = unique("nan")
-      const db = checked(name, () => Effect.fail("down"), { optional: true })
-      const { spine } = yield* boot(Spine.layer({
-        packages: [db.pkg],
-        health: { failureThreshold: NaN, successThreshold: NaN, concurrency: NaN }
-      }))
-      expect((yield* spine.health).packages[name]).toMatchObject({ status: "fail", consecutiveFailures: 1 })
-    }))
 })
