@@ -6,7 +6,7 @@
  * the lifecycle rules (order, timeouts, exactly-once release) are the boot's.
  */
 import type { Context } from "effect"
-import { Deferred, Effect, Either, Exit } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber } from "effect"
 import type { PackageState } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
 import type { SpineError } from "../SpineError.js"
@@ -50,15 +50,24 @@ export const settled = (manager: Manager): Effect.Effect<void> => manager.lock.w
 
 /**
  * Starts packages and runs their first health checks, unless shutdown begins
- * first: the start is then interrupted and the change fails.
+ * first: the start is then interrupted and the change fails. Interrupted, by
+ * shutdown or by the caller, it returns only once the start has unwound, so
+ * that the change's own cleanup never runs beside packages still starting.
  */
 const start = (manager: Manager, entries: ReadonlyArray<Entry>) =>
-  Effect.raceFirst(
-    Effect.zipRight(
-      scheduler.boot(manager.runtime, new Set(entries.map((entry) => entry.node.index))),
-      monitor.join(manager.health, entries)
-    ),
-    Effect.zipRight(Deferred.await(manager.stopping), new SpineNotRunning({ phase: "stopping" }))
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const work = yield* Effect.fork(restore(Effect.zipRight(
+        scheduler.boot(manager.runtime, new Set(entries.map((entry) => entry.node.index))),
+        monitor.join(manager.health, entries)
+      )))
+      const stopping = Effect.zipRight(Deferred.await(manager.stopping), new SpineNotRunning({ phase: "stopping" }))
+      // `Fiber.interrupt` waits for the start to unwind; a race alone would leave it running when the caller is
+      // interrupted
+      return yield* restore(Effect.raceFirst(Fiber.join(work), stopping)).pipe(
+        Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(work))
+      )
+    })
   )
 
 /** Every package that depends on one of `indices`, directly or not. */

@@ -75,6 +75,73 @@ const withSpine = <A, E>(
   })
 
 describe("runtime package management", () => {
+  it.effect("a change interrupted by its caller unwinds its starts before its own cleanup, dependents first", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      interface Held {
+        alive: boolean
+      }
+      const tag = (name: string) => Context.GenericTag<string, Held>(`manage/held-${name}`)
+      // with a dependency, it holds it while it still starts (warming a cache through it, say) for 10 s
+      const holding = (name: string, options: { readonly requires?: string; readonly feature?: string } = {}) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tag(name),
+          requires: options.requires === undefined ? [] : [tag(options.requires)],
+          optional: true,
+          ...(options.feature === undefined ? {} : { feature: options.feature }),
+          layer: Layer.scoped(
+            tag(name),
+            Effect.gen(function*() {
+              const dependency = options.requires === undefined ? undefined : yield* tag(options.requires)
+              const held = yield* Effect.acquireRelease(
+                Effect.sync((): Held => (log.push(`+${name}`), { alive: true })),
+                (self) =>
+                  Effect.sync(() => {
+                    self.alive = false
+                    log.push(
+                      `-${name}${dependency === undefined ? "" : ` (${options.requires} alive: ${dependency.alive})`}`
+                    )
+                  })
+              )
+              if (dependency !== undefined) yield* Effect.sleep("10 seconds")
+              return held
+            })
+          )
+        })
+      const scope = yield* Scope.make()
+      const spine = Context.get(
+        yield* Layer.buildWithScope(
+          Spine.layer({
+            packages: [holding("store", { feature: "f" }), holding("reader", { requires: "store" }), holding("base")],
+            features: { f: false }
+          }),
+          scope
+        ),
+        Spine.Spine
+      )
+      const states = (...names: ReadonlyArray<string>) => Effect.forEach(names, (name) => spine.state(name))
+
+      // turned on, then interrupted (as `Effect.timeout` would) while the reader still starts
+      const flip = yield* Effect.fork(spine.setFeature("f", true))
+      yield* TestClock.adjust("1 second")
+      expect(yield* states("store", "reader")).toEqual(["ready", "starting"])
+      yield* Fiber.interrupt(flip)
+      expect(log).toEqual(["+base", "+store", "+reader", "-reader (store alive: true)", "-store"])
+      expect(yield* states("store", "reader")).toEqual(["disabled", "skipped"])
+      expect(yield* spine.isFeatureEnabled("f")).toBe(false)
+
+      // added, then interrupted while it starts: a later change finds it released
+      log.length = 0
+      const adding = yield* Effect.fork(spine.add(holding("writer", { requires: "base" })))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(adding)
+      yield* spine.remove("base")
+      expect(log).toEqual(["+writer", "-writer (base alive: true)", "-base"])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("service reads the running graph, where the layer's context stays as the boot left it", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
