@@ -11,6 +11,7 @@ import type { Config, Schedule, Stream } from "effect"
 import {
   Array as Arr,
   Cause,
+  Chunk,
   Clock,
   Console,
   Context,
@@ -48,7 +49,7 @@ import {
   type PackageHasDependents,
   PackageNotFound,
   type SpineError,
-  type SpineNotRunning
+  SpineNotRunning
 } from "./SpineError.js"
 
 /**
@@ -541,7 +542,7 @@ export const main = <ROut, E, E2 = never>(
             const ended = yield* Fiber.interrupt(fiber)
             yield* Scope.close(scope, Exit.void)
             if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, running)}`)
-            if (Exit.isFailure(ended) && !Cause.isInterruptedOnly(ended.cause)) {
+            if (Exit.isFailure(ended) && !refusedByShutdown(ended.cause)) {
               yield* Console.error(`Program failed: ${reasonOf(ended.cause)}\nEverything was released.`)
               return yield* ended
             }
@@ -552,6 +553,14 @@ export const main = <ROut, E, E2 = never>(
     (scope, exit) => Scope.close(scope, exit)
   )
 }
+
+/**
+ * Whether a program stopped by the shutdown ended as the shutdown made it: interrupted, or refused a runtime
+ * change with `SpineNotRunning` because the spine had begun to stop (an `add` in flight when the signal came).
+ */
+const refusedByShutdown = (cause: Cause.Cause<unknown>) =>
+  Chunk.isEmpty(Cause.defects(cause)) &&
+  Chunk.every(Cause.failures(cause), (error) => error instanceof SpineNotRunning)
 
 /**
  * Runs `effect` with SIGTERM ignored: a second SIGTERM (a process manager

@@ -170,6 +170,20 @@ describe("Spine.runMain", () => {
       )
     }))
 
+  it.effect("a change the shutdown refuses (SpineNotRunning) is part of the stop, not the program's failure", () =>
+    Effect.gen(function*() {
+      const Slow = Context.GenericTag<"Slow", number>("main/Slow")
+      const slow = Package.make({
+        name: "slow",
+        version: "1.0.0",
+        provides: Slow,
+        layer: Layer.effect(Slow, Effect.as(Effect.sleep("10 seconds"), 1))
+      })
+      // still adding when the signal comes: the shutdown refuses the change
+      const exit = yield* stopDuringRun(Effect.flatMap(Spine.Spine, (spine) => spine.add(slow)))
+      expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true)
+    }))
+
   it.effect("a signal while the boot table is made: the table is printed whole, the program never starts", () =>
     Effect.gen(function*() {
       const base = yield* Effect.console
@@ -296,7 +310,7 @@ const untilPhase = (spine: () => Spine.SpineService | undefined, phase: Lifecycl
   })
 
 /** Runs `Spine.main` with `program` and a drain delay of 1 second, interrupted once it is ready; its exit. */
-const stopDuringRun = <E>(program: Effect.Effect<unknown, E>) =>
+const stopDuringRun = <E>(program: Effect.Effect<unknown, E, Spine.Spine>) =>
   Effect.gen(function*() {
     const { layer, spine } = announcing(Spine.layer({ packages: [quick()], health: { enabled: false } }))
     const main = yield* Effect.fork(Spine.main(layer, { tables: false, program, shutdownDelay: "1 second" }))
