@@ -390,6 +390,8 @@ const makeService = (manager: manage.Manager): SpineService => {
     statistics,
     metrics,
     report: Effect.gen(function*() {
+      // first, as it waits on packages' own metrics: the rest is read after, at one moment, so that it agrees
+      const snapshot = yield* metrics
       // plain JSON: a check's details as JSON writes them, and whatever JSON cannot carry made plain
       const system = monitor.withPlainDetails(monitor.system(health))
       const stats = yield* statistics
@@ -402,7 +404,7 @@ const makeService = (manager: manage.Manager): SpineService => {
           ...(runtime.bootDurationMs === undefined ? {} : { bootDurationMs: runtime.bootDurationMs })
         },
         health: system,
-        metrics: yield* metrics,
+        metrics: snapshot,
         packages: runtime.entries.map((entry) => {
           // own entries only: a package named "constructor" that has no health must not find Object's
           const packageHealth = Object.hasOwn(system.packages, entry.pkg.name)

@@ -4,6 +4,7 @@ import {
   Config,
   ConfigProvider,
   Context,
+  Deferred,
   Effect,
   Fiber,
   Layer,
@@ -438,5 +439,35 @@ describe("packages' own metrics", () => {
         `metrics of package "plain-metrics" failed: Error: metrics returned an object, not an Effect`,
         `metrics of package "async-metrics" failed: Error: metrics returned a Promise, not an Effect`
       ])
+    }))
+  it.effect("a report taken while a package is removed agrees with itself: all of it is read after the metrics", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const Gated = Context.GenericTag<"Gated", number>("report/GatedMetrics")
+      const Other = Context.GenericTag<"Other", number>("report/Other")
+      const packages = [
+        Package.make({
+          name: "waiting",
+          version: "1.0.0",
+          provides: Gated,
+          layer: Layer.succeed(Gated, 1),
+          metrics: () => Effect.as(Deferred.await(gate), { value: 1 })
+        }),
+        Package.make({ name: "leaving", version: "1.0.0", provides: Other, layer: Layer.succeed(Other, 2) })
+      ]
+      const report = yield* Effect.scoped(Effect.gen(function*() {
+        const spine = Context.get(yield* Layer.build(Spine.layer({ packages })), Spine.Spine)
+        const reading = yield* Effect.fork(spine.report)
+        yield* Effect.yieldNow()
+        yield* spine.remove("leaving")
+        yield* Deferred.succeed(gate, void 0)
+        return yield* Fiber.join(reading)
+      }))
+      expect(report.packages.map((pkg) => [pkg.name, pkg.state])).toEqual([["waiting", "ready"], [
+        "leaving",
+        "stopped"
+      ]])
+      expect(Object.keys(report.health.packages)).toEqual(["waiting"])
+      expect(report.summary.healthyPackages).toBe(1)
     }))
 })
