@@ -50,6 +50,10 @@ export interface Monitor {
   readonly permits: Effect.Semaphore
   /** The checks in flight per package: a scheduled round skips a package whose check has not ended. */
   readonly busy: Map<Entry, number>
+  /** The runs of checks in progress, each with what ends it at once (its checks interrupted, none recorded). */
+  readonly runs: Set<Effect.Effect<void>>
+  /** Set by `stop`: no check runs from then on, since the packages are about to be released. */
+  stopped: boolean
   cache: { readonly version: number; readonly value: Health.SystemHealth } | undefined
 }
 
@@ -71,6 +75,8 @@ export const make = (runtime: Runtime, settings: Settings): Effect.Effect<Monito
     loops,
     permits: Effect.unsafeMakeSemaphore(settings.concurrency),
     busy: new Map(),
+    runs: new Set(),
+    stopped: false,
     cache: undefined
   }))
 
@@ -275,9 +281,11 @@ const runChecks = (
 ) =>
   Effect.async<void>((resume) => {
     const { permits, runtime, settings } = monitor
-    const queue = entries.filter((entry) =>
-      entry.pkg.health !== undefined && entry.state === "ready" && !(scheduled && monitor.busy.has(entry))
-    )
+    const queue = monitor.stopped ?
+      [] :
+      entries.filter((entry) =>
+        entry.pkg.health !== undefined && entry.state === "ready" && !(scheduled && monitor.busy.has(entry))
+      )
     const timeout = Duration.toMillis(settings.timeout)
     const clock = runtime.clock
     let next = 0
@@ -294,8 +302,15 @@ const runChecks = (
         readonly leftBehind: () => void
       }
     >()
+    let resumed = false
+    const end = () => {
+      if (resumed) return
+      resumed = true
+      monitor.runs.delete(stopNow)
+      resume(Effect.void)
+    }
     const finish = () => {
-      if (--remaining === 0) resume(Effect.void)
+      if (--remaining === 0) end()
     }
     const worker = () => {
       let holding = false
@@ -368,11 +383,10 @@ const runChecks = (
       workers.set(fiber, giveBack)
       fiber.addObserver(() => workers.delete(fiber))
     }
-    if (remaining === 0) return resume(Effect.void)
-    for (let i = 0; i < Math.min(settings.concurrency, queue.length); i++) worker()
-    // interrupted (the loop stopped, the caller gave up): no check goes on, none is recorded;
-    // the checks in flight get the check timeout to unwind
-    return Effect.suspend(() => {
+    // interrupted (the loop stopped, the caller gave up) or stopped with the monitor: no check goes on, none is
+    // recorded; the checks in flight get the check timeout to unwind
+    const abandon = Effect.suspend(() => {
+      monitor.runs.delete(stopNow)
       cancelled = true
       next = queue.length
       for (const check of inFlight) {
@@ -385,6 +399,12 @@ const runChecks = (
         Effect.ensuring(Effect.sync(() => workers.forEach((giveBack) => giveBack())))
       )
     })
+    // the monitor stops it so, and then its caller goes on with the health as it stands
+    const stopNow: Effect.Effect<void> = Effect.zipRight(abandon, Effect.sync(end))
+    if (remaining === 0) return end()
+    monitor.runs.add(stopNow)
+    for (let i = 0; i < Math.min(settings.concurrency, queue.length); i++) worker()
+    return abandon
   })
 
 /** Runs one package's check now. */
@@ -435,5 +455,15 @@ export const join = (monitor: Monitor, entries: ReadonlyArray<Entry>): Effect.Ef
 export const leave = (monitor: Monitor, entry: Entry): Effect.Effect<void> =>
   FiberMap.remove(monitor.loops, entry.pkg.name)
 
-/** Stops every loop, interrupting the checks in flight. */
-export const stop = (monitor: Monitor): Effect.Effect<void> => FiberMap.clear(monitor.loops)
+/**
+ * Stops every loop and every run of checks (a `checkHealth` call's too: the packages are about to be released),
+ * interrupting the checks in flight; no check runs from then on.
+ */
+export const stop = (monitor: Monitor): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    monitor.stopped = true
+    return Effect.zipRight(
+      FiberMap.clear(monitor.loops),
+      Effect.forEach([...monitor.runs], (stopNow) => stopNow, { discard: true, concurrency: "unbounded" })
+    )
+  })

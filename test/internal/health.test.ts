@@ -365,6 +365,32 @@ describe("checks that overlap a change", () => {
       expect(yield* Effect.flip(Fiber.join(adding))).toMatchObject({ _tag: "SpineNotRunning" })
     }))
 
+  it.effect("shutdown interrupts a checkHealth call's checks before it releases the packages; the call returns", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const Pool = Context.GenericTag<"Pool", number>("health/Pool")
+      const pool = Package.make({
+        name: unique("pool"),
+        version: "1.0.0",
+        provides: Pool,
+        layer: Layer.scoped(
+          Pool,
+          Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => log.push("released")))
+        ),
+        // a check that outlasts the shutdown's start: a slow ping, say
+        health: () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => log.push("check interrupted")))
+      })
+      const { scope, spine } = yield* boot(Spine.layer({ packages: [pool], health: { enabled: false } }))
+      const checking = yield* Effect.fork(spine.checkHealth())
+      yield* Effect.yieldNow()
+      yield* Scope.close(scope, Exit.void)
+      expect(log).toEqual(["check interrupted", "released"])
+      const health = yield* Fiber.join(checking)
+      expect([health.status, health.live]).toEqual(["fail", false])
+      // nothing runs once the packages are going
+      expect((yield* spine.checkHealth()).packages[pool.name].lastCheck).toBeUndefined()
+    }))
+
   for (const change of ["remove", "setFeature off"] as const) {
     it.effect(`a check in flight when ${change} stops its package is not recorded`, () =>
       Effect.gen(function*() {
