@@ -224,7 +224,8 @@ export class AuthSpine<
   const Packages extends ReadonlyArray<Package.Any>,
   const PluginList extends Plugins = []
 > {
-  readonly #runtime: ManagedRuntime.ManagedRuntime<Spine.Spine, SpineError.SpineError>
+  /** Let go once disposed: a facade kept after `cleanup()` must not keep every package's service with it. */
+  #runtime: ManagedRuntime.ManagedRuntime<Spine.Spine, SpineError.SpineError> | undefined
   #boot: Promise<void> | undefined = undefined
   #ready = false
   #failure: string | undefined = undefined
@@ -359,14 +360,16 @@ export class AuthSpine<
   }
 
   async #start(): Promise<void> {
-    const exit = await Effect.runPromiseExit(this.#runtime.runtimeEffect)
+    const runtime = this.#runtime!
+    const exit = await Effect.runPromiseExit(runtime.runtimeEffect)
     if (Exit.isSuccess(exit)) {
       this.#ready = true
       return
     }
     // a failed boot has already released its packages; closing the runtime's
     // scope runs whatever finalizers remain (shutdown hooks, the phase)
-    await Effect.runPromiseExit(this.#runtime.disposeEffect)
+    await Effect.runPromiseExit(runtime.disposeEffect)
+    this.#runtime = undefined
     const error = toError(exit.cause)
     this.#failure = error.message
     throw error
@@ -375,7 +378,10 @@ export class AuthSpine<
   async #stop(): Promise<void> {
     if (this.#boot !== undefined) await this.#boot.then(() => undefined, () => undefined)
     this.#ready = false
-    const exit = await Effect.runPromiseExit(this.#runtime.disposeEffect)
+    const runtime = this.#runtime
+    if (runtime === undefined) return
+    const exit = await Effect.runPromiseExit(runtime.disposeEffect)
+    this.#runtime = undefined
     if (Exit.isFailure(exit)) throw toError(exit.cause)
   }
 
@@ -384,8 +390,11 @@ export class AuthSpine<
     f: (spine: Spine.SpineService) => Effect.Effect<A, E>
   ): Promise<A> {
     if (this.#cleanup !== undefined) throw new AuthSpineError(new CleanedUp({ method }))
-    if (!this.#ready) throw new AuthSpineError(new NotInitialized({ method, failure: this.#failure }))
-    const exit = await this.#runtime.runPromiseExit(Effect.flatMap(Spine.Spine, f))
+    const runtime = this.#runtime
+    if (!this.#ready || runtime === undefined) {
+      throw new AuthSpineError(new NotInitialized({ method, failure: this.#failure }))
+    }
+    const exit = await runtime.runPromiseExit(Effect.flatMap(Spine.Spine, f))
     if (Exit.isSuccess(exit)) return exit.value
     throw toError(exit.cause)
   }

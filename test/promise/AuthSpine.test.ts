@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Package, Plugin, Spine } from "../../src/index.js"
 import * as AuthSpine from "../../src/promise/AuthSpine.js"
 
@@ -105,6 +107,33 @@ describe("AuthSpine", () => {
     expect(log).toEqual(["start a", "acquired a", "start b", "acquired b", "released b", "released a"])
     const error = await rejection(spine.getHealth())
     expect(error.error._tag).toBe("CleanedUp")
+  })
+
+  it("a facade kept after cleanup() no longer holds its packages' services", async () => {
+    // the collector, for this one test: `--expose-gc` is not among vitest's own flags
+    setFlagsFromString("--expose-gc")
+    const gc = runInNewContext("gc") as () => void
+    const Big = Context.GenericTag<"Big", { readonly bytes: Uint8Array }>("test/Big")
+    let service: WeakRef<object> | undefined
+    const big = Package.make({
+      name: "big",
+      version: "1.0.0",
+      provides: Big,
+      layer: Layer.sync(Big, () => {
+        const value = { bytes: new Uint8Array(1024) }
+        service = new WeakRef(value)
+        return value
+      })
+    })
+    const kept = new AuthSpine.AuthSpine({ packages: [big] })
+    await kept.initialize()
+    await kept.cleanup()
+    for (let round = 0; round < 3 && service?.deref() !== undefined; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      gc()
+    }
+    expect(service?.deref()).toBeUndefined()
+    await expect(kept.getHealth()).rejects.toMatchObject({ error: { _tag: "CleanedUp" } })
   })
 
   it("initialize after cleanup rejects with CleanedUp and starts nothing", async () => {
