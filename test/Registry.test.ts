@@ -185,6 +185,28 @@ describe("Registry.validate", () => {
     expect(errorOf([logger, badRange])).toMatchObject({ _tag: "InvalidPackage", package: "cache" })
   })
 
+  it("rejects, from JavaScript, a name or version that is no string and an unknown status, showing what came", () => {
+    const untyped = (fields: Record<string, unknown>) =>
+      Package.make({ ...loggerFields, ...fields } as typeof loggerFields)
+    const reasons = [
+      untyped({ name: undefined }),
+      untyped({ name: ["logger"] }),
+      untyped({ name: "log\nger" }),
+      untyped({ version: 1 }),
+      untyped({ status: "stable" })
+    ].map((pkg) => {
+      const error = errorOf([pkg])
+      return error._tag === "InvalidPackage" ? error.reason : error._tag
+    })
+    expect(reasons).toEqual([
+      "name must be kebab-case (got undefined)",
+      "name must be kebab-case (got an array)",
+      `name must be kebab-case (got "log\\nger")`,
+      "version must be a semver string (got a number)",
+      `status must be "active", "beta" or "deprecated" (got "stable")`
+    ])
+  })
+
   it("accepts any semver version, with a pre-release and build metadata, and matches ranges on it", () => {
     for (const version of ["0.0.0", "1.0.0-rc.1", "1.0.0+build.5", "1.0.0-beta.2+exp.sha.5114f85", "10.20.30"]) {
       expect(Either.isRight(Registry.validate([Package.make({ ...loggerFields, version })]))).toBe(true)

@@ -12,6 +12,7 @@ import {
   RequiredDependsOnOptional,
   type ValidationError
 } from "../SpineError.js"
+import { kindOf } from "./kind.js"
 import { isPositive } from "./options.js"
 
 /** A package placed in the graph. */
@@ -181,9 +182,19 @@ const isSemver = (version: string): boolean => {
   return parsed !== null && version === parsed.version + (parsed.build.length > 0 ? `+${parsed.build.join(".")}` : "")
 }
 
+/** A value as a message shows it: a string quoted, escapes and all (a newline stays on the line), else its kind. */
+const shown = (value: unknown) => typeof value === "string" ? JSON.stringify(value) : kindOf(value)
+
+const statuses: ReadonlyArray<unknown> = ["active", "beta", "deprecated"]
+
 const describeProblem = (pkg: Package.Any): string | undefined => {
-  if (!kebab.test(pkg.name)) return `name must be kebab-case (got "${pkg.name}")`
-  if (!isSemver(pkg.version)) return `version "${pkg.version}" is not semver`
+  // `typeof` first: from JavaScript, `undefined` would pass the test as the string "undefined"
+  if (typeof pkg.name !== "string" || !kebab.test(pkg.name)) return `name must be kebab-case (got ${shown(pkg.name)})`
+  if (typeof pkg.version !== "string") return `version must be a semver string (got ${kindOf(pkg.version)})`
+  if (!isSemver(pkg.version)) return `version ${shown(pkg.version)} is not semver`
+  if (!statuses.includes(pkg.status)) {
+    return `status must be "active", "beta" or "deprecated" (got ${shown(pkg.status)})`
+  }
   for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
     if (timeout !== undefined && !isPositive(timeout)) {
       return `${field} must be a positive duration, such as "30 seconds"`
