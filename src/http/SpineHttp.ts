@@ -19,7 +19,7 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
-import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Duration, Effect, Layer, Option } from "effect"
@@ -431,6 +431,17 @@ const track = (server: Server): ReadonlySet<ServerResponse> => {
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerError.ServeError> => {
+  // Node throws a `RangeError` from `listen`, a defect the layer's error type does not show
+  const port: unknown = options.port
+  if (!(Number.isSafeInteger(port) && (port as number) >= 0 && (port as number) <= 65535)) {
+    const given = typeof port === "number"
+      ? String(port)
+      : typeof port === "string"
+      ? JSON.stringify(port)
+      : typeof port
+    const reason = `SpineHttp: port must be a whole number from 0 to 65535 (got ${given})`
+    return Layer.fail(new HttpServerError.ServeError({ cause: new RangeError(reason) }))
+  }
   const prefix = normalizePrefix(options.prefix)
   const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])
   return Layer.unwrapEffect(Effect.gen(function*() {

@@ -423,6 +423,17 @@ describe("SpineHttp", () => {
       yield* Fiber.join(closing)
     }))
 
+  it.scopedLive("a port that is no port fails the layer with a ServeError that names it, not a defect", () =>
+    Effect.gen(function*() {
+      for (const [port, shown] of [[-1, "-1"], [70000, "70000"], [1.5, "1.5"], [NaN, "NaN"], ["80", `"80"`]] as const) {
+        const error = yield* Effect.flip(Layer.build(SpineHttp.layer({ port: port as number, host: "127.0.0.1" })))
+        expect(error._tag).toBe("ServeError")
+        expect(String(error.cause)).toBe(
+          `RangeError: SpineHttp: port must be a whole number from 0 to 65535 (got ${shown})`
+        )
+      }
+    }))
+
   it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
