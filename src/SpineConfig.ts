@@ -33,7 +33,10 @@ export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{
  * @category models
  */
 export interface Options {
-  /** Environment variables; default `process.env`. Nested keys join with `_` (`DB_URL` for `DB.URL`). */
+  /**
+   * Environment variables; default `process.env`. Nested keys join with `_` (`DB_URL` for `DB.URL`). One that is
+   * empty, or only spaces, counts as unset.
+   */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** A JSON file of base values; it must exist when given. */
   readonly file?: string | undefined
@@ -137,7 +140,11 @@ export const provider = (options: Options = {}): Effect.Effect<ConfigProvider.Co
       const path = overlayPath(options.file, environment)
       if (existsSync(path)) values = overlay(values, yield* readJson(path))
     }
-    const variables = new Map(Object.entries(env).flatMap(([key, value]) => value === undefined ? [] : [[key, value]]))
+    // an empty variable (`PORT=`) is unset, as the OpenTelemetry variables are: read, it would hide the files'
+    // value, and Effect reads "" as the number 0
+    const variables = new Map(
+      Object.entries(env).flatMap(([key, value]) => value === undefined || value.trim() === "" ? [] : [[key, value]])
+    )
     const fromEnv = ConfigProvider.fromMap(variables, { pathDelim: "_" })
     return firstWithKey(fromEnv, (path) => variables.has(path.join("_")), ConfigProvider.fromJson(values))
   })

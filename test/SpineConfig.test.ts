@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Config, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
+import { Cause, Config, ConfigError, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -74,6 +74,16 @@ describe("SpineConfig.provider", () => {
     Effect.gen(function*() {
       const path = files({ "config.json": { A: "base" }, "config.development.json": { A: "development" } })
       expect(yield* read(Config.string("A"), { file: path("config.json"), env: { NODE_ENV: "" } })).toBe("development")
+    }))
+
+  it.effect("an empty variable counts as unset: the file's value applies, or the key is missing, never 0", () =>
+    Effect.gen(function*() {
+      const path = files({ "config.json": { PORT: 8080 } })
+      for (const empty of ["", "  "]) {
+        expect(yield* read(Config.port("PORT"), { file: path("config.json"), env: { PORT: empty } })).toBe(8080)
+        const missing = yield* Effect.flip(read(Config.integer("PORT"), { env: { PORT: empty } }))
+        expect(ConfigError.isConfigError(missing) && ConfigError.isMissingDataOnly(missing)).toBe(true)
+      }
     }))
 
   it.effect("a file that is not a JSON object, or not JSON, fails naming it and never quoting it", () =>
