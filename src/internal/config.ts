@@ -60,6 +60,23 @@ const issuesOf = (
   }
 }
 
+/**
+ * The `ConfigError` of a configuration that could not be read: a problem like any other, not a crash. Another
+ * failure (from JavaScript, an Effect given as a `Config`) is shown by its message; a throw (a `Config.map` whose
+ * function threw) only by its kind, since its message may quote the value it was given, a secret included.
+ */
+const configErrorOf = (cause: Cause.Cause<unknown>, reading: string): ConfigError.ConfigError => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure) && ConfigError.isConfigError(failure.value)) return failure.value
+  if (Option.isSome(failure)) return ConfigError.InvalidData([], `${reading} failed: ${reasonOf(cause)}`)
+  const thrown = Option.getOrUndefined(Cause.dieOption(cause))
+  const kind = thrown instanceof Error ? `${/^[AEIOU]/.test(thrown.name) ? "an" : "a"} ${thrown.name}` : kindOf(thrown)
+  return ConfigError.InvalidData(
+    [],
+    `${reading} threw ${kind}, whose message may quote a secret and is not shown (Config.mapAttempt names the key)`
+  )
+}
+
 /** A flag's value: a boolean, or a `Config<boolean>` (which plain JavaScript may give as anything else). */
 const flagOf = (value: boolean | Config.Config<boolean>): Effect.Effect<boolean, ConfigError.ConfigError> =>
   typeof value === "boolean"
@@ -88,12 +105,7 @@ export const load = Effect.fnUntraced(function*(
       enabled.set(flag, read.value)
       continue
     }
-    const failure = Cause.failureOption(read.cause)
-    // a `Config.map` threw: a problem like any other, not a crash
-    const error = Option.getOrElse(
-      failure,
-      () => ConfigError.InvalidData([], `reading it threw: ${reasonOf(read.cause)}`)
-    )
+    const error = configErrorOf(read.cause, "reading it")
     // a problem of each package the flag gates: whether it starts is unknown, so its own configuration is not read
     const gated = packages.filter((pkg) => pkg.feature === flag).map((pkg) => pkg.name)
     if (gated.length === 0) issues.push(...issuesOf(`feature "${flag}"`, error))
@@ -125,13 +137,7 @@ export const load = Effect.fnUntraced(function*(
       })
       continue
     }
-    const failure = Cause.failureOption(read.cause)
-    if (Option.isSome(failure)) issues.push(...issuesOf(pkg.name, failure.value))
-    else {
-      // a `Config.map` threw: one more problem of the package, not a crash
-      const message = `reading its configuration threw: ${reasonOf(read.cause)}`
-      issues.push({ package: pkg.name, path: "", message, missing: false })
-    }
+    issues.push(...issuesOf(pkg.name, configErrorOf(read.cause, "reading its configuration")))
   }
   if (issues.length > 0) {
     return yield* new InvalidConfig({

@@ -98,6 +98,9 @@ describe("package configuration", () => {
       (error) => error instanceof SpineError.InvalidConfig ? Effect.succeed(error) : Effect.die(error)
     )
 
+  const mappedThrew =
+    "reading its configuration threw an Error, whose message may quote a secret and is not shown (Config.mapAttempt names the key)"
+
   it.effect("a layer function that throws is one more problem of its package, reported with the others", () =>
     Effect.gen(function*() {
       started.length = 0
@@ -133,14 +136,14 @@ describe("package configuration", () => {
         { package: "port", path: "", message: "layer(config) threw: privileged port 80" },
         { package: "last", path: "LAST", message: "Expected an integer value but received \"x\"" },
         // a throw while reading the configuration is not blamed on the layer function
-        { package: "mapped", path: "", message: "reading its configuration threw: cannot map m" }
+        { package: "mapped", path: "", message: mappedThrew }
       ])
       expect(error.message).toBe(
         "Invalid configuration (4 issues):\n" +
           "  first: FIRST: Expected FIRST to exist in the provided map\n" +
           "  port: layer(config) threw: privileged port 80\n" +
           "  last: LAST: Expected an integer value but received \"x\"\n" +
-          "  mapped: reading its configuration threw: cannot map m"
+          `  mapped: ${mappedThrew}`
       )
       expect(started).toEqual([])
       // the package's own load fails the same way, with a ConfigError
@@ -196,7 +199,12 @@ describe("package configuration", () => {
         [["MODE", "fast"], ["A", "a"]]
       )
       expect(error.issues).toEqual([
-        { package: "beta", path: "", message: `feature "beta": reading it threw: unknown mode fast` },
+        {
+          package: "beta",
+          path: "",
+          message: `feature "beta": reading it threw an Error, whose message may quote a secret and is not shown ` +
+            `(Config.mapAttempt names the key)`
+        },
         {
           package: `feature "typed"`,
           path: "",
@@ -254,5 +262,39 @@ describe("package configuration", () => {
         message: "its config is an object, not a Config"
       }])
       expect(JSON.stringify(error) + error.message).not.toContain("hunter2")
+    }))
+  it.effect("a secret a Config.map throws on stays hidden; another failure, from JavaScript, is an issue too", () =>
+    Effect.gen(function*() {
+      const Db = Context.GenericTag<"Db", string>("config/DbJson")
+      const parsed = Package.make({
+        name: "parsed",
+        version: "1.0.0",
+        provides: Db,
+        // JSON.parse's message quotes the text it was given: here, the secret
+        config: Config.map(
+          Config.redacted("DB_JSON"),
+          (json): { readonly url: string } => JSON.parse(Redacted.value(json))
+        ),
+        layer: ({ url }) => Layer.succeed(Db, url)
+      })
+      const vault = Package.make({
+        name: "vault",
+        version: "1.0.0",
+        provides: tagOf("vault"),
+        // an Effect that is no Config, failing with an error of its own
+        config: Effect.fail(new Error("vault sealed")) as unknown as Config.Config<string>,
+        layer: () => Layer.succeed(tagOf("vault"), 1)
+      })
+      const error = yield* invalidConfig(Spine.layer({ packages: [parsed, vault] }), [["DB_JSON", "hunter2"]])
+      expect(error.issues).toEqual([
+        {
+          package: "parsed",
+          path: "",
+          message: "reading its configuration threw a SyntaxError, whose message may quote a secret and is not shown " +
+            "(Config.mapAttempt names the key)"
+        },
+        { package: "vault", path: "", message: "reading its configuration failed: vault sealed" }
+      ])
+      expect(error.message).not.toContain("hunter2")
     }))
 })
