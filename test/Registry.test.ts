@@ -279,8 +279,17 @@ describe("Registry.validate", () => {
       for (const [health, option, shown] of cases) {
         const error = yield* Effect.flip(Effect.scoped(Layer.build(Spine.layer({ packages: [], health }))))
         expect(error).toMatchObject({ _tag: "InvalidOptions", option })
-        expect(error.message).toBe(`Spine option ${option} must be a whole number from 1, such as 16 (got ${shown})`)
+        const example = option === "health.concurrency" ? 16 : 3
+        expect(error.message).toBe(
+          `Spine option ${option} must be a whole number from 1, such as ${example} (got ${shown})`
+        )
       }
+      // no bound at all
+      const spine = yield* Effect.scoped(Effect.map(
+        Layer.build(Spine.layer({ packages: [logger], health: { concurrency: Infinity } })),
+        (context) => Context.get(context, Spine.Spine)
+      ))
+      expect(yield* spine.state("logger")).toBe("stopped")
     }))
 
   it.effect("Spine.layer fails with the validation error before anything starts", () =>

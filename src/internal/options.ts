@@ -8,7 +8,7 @@ export const isPositive = (duration: Duration.Duration): boolean => Duration.gre
  * The first of the spine's options that cannot be used: a duration that is not positive, as a JavaScript caller
  * may pass it (`"30s"`, `-1`, `0`), where Effect would throw or read zero (every start timed out, a health loop
  * that never rests); or a count that is not a whole number from 1 (`0` checks at once would never run one, a
- * threshold of `Infinity` or `NaN` would never be reached).
+ * threshold of `Infinity` or `NaN` would never be reached); `Infinity` checks at once is no bound.
  */
 export const check = (options: {
   readonly defaults?: { readonly initTimeout?: unknown; readonly stopTimeout?: unknown } | undefined
@@ -34,13 +34,14 @@ export const check = (options: {
     if (Option.isNone(decoded) || !isPositive(decoded.value)) return invalid(option, "a positive duration", input)
   }
   const counts = [
-    ["health.concurrency", options.health?.concurrency],
-    ["health.failureThreshold", options.health?.failureThreshold],
-    ["health.successThreshold", options.health?.successThreshold]
+    // `Infinity`: no bound
+    ["health.concurrency", options.health?.concurrency, "16", Infinity],
+    ["health.failureThreshold", options.health?.failureThreshold, "3", undefined],
+    ["health.successThreshold", options.health?.successThreshold, "3", undefined]
   ] as const
-  for (const [option, input] of counts) {
-    if (input !== undefined && !(Number.isSafeInteger(input) && (input as number) >= 1)) {
-      return invalid(option, "a whole number from 1", input, "16")
+  for (const [option, input, example, also] of counts) {
+    if (input !== undefined && input !== also && !(Number.isSafeInteger(input) && (input as number) >= 1)) {
+      return invalid(option, "a whole number from 1", input, example)
     }
   }
   return undefined
