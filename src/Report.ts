@@ -15,7 +15,8 @@ import { packageStates } from "./Lifecycle.js"
  * `undefined`): so that the report's health and timeline are `Health.SystemHealth` and `Lifecycle.TimelineEntry`.
  */
 const orUndefined = <A, I>(schema: Schema.Schema<A, I>) =>
-  Schema.optionalToRequired(schema, Schema.UndefinedOr(Schema.typeSchema(schema)), {
+  // an `undefined` given explicitly (an object not from JSON) is read as well
+  Schema.optionalToRequired(Schema.UndefinedOr(schema), Schema.UndefinedOr(Schema.typeSchema(schema)), {
     decode: Option.getOrUndefined,
     encode: Option.fromNullable
   })

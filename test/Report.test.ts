@@ -136,6 +136,10 @@ describe("statistics, metrics and report", () => {
         "error"
       ])
       expect(Object.values(health.packages).every((pkg) => "lastCheck" in pkg)).toBe(true)
+      // an object not from JSON may say `undefined` outright
+      const plain = JSON.parse(json)
+      plain.timeline = plain.timeline.map((entry: object) => ({ startedAt: undefined, ...entry }))
+      expect(yield* Schema.decodeUnknown(Report.Report)(plain)).toEqual(report)
       expect(report.summary).toMatchObject({
         totalPackages: 3,
         healthyPackages: 1,
