@@ -173,7 +173,8 @@ export class InvalidPackage extends Data.TaggedError("InvalidPackage")<{
 }> {
   /** @since 0.1.0 */
   override get message(): string {
-    return `Package "${this.package}" is invalid: ${this.reason}`
+    // escaped: the name itself may be what is wrong with it (a newline in it, say)
+    return `Package ${JSON.stringify(this.package)} is invalid: ${this.reason}`
   }
 }
 

@@ -193,7 +193,9 @@ describe("Registry.validate", () => {
       untyped({ name: ["logger"] }),
       untyped({ name: "log\nger" }),
       untyped({ version: 1 }),
-      untyped({ status: "stable" })
+      untyped({ status: "stable" }),
+      untyped({ provides: undefined }),
+      untyped({ name: Symbol("logger") })
     ].map((pkg) => {
       const error = errorOf([pkg])
       return error._tag === "InvalidPackage" ? error.reason : error._tag
@@ -203,8 +205,21 @@ describe("Registry.validate", () => {
       "name must be kebab-case (got an array)",
       `name must be kebab-case (got "log\\nger")`,
       "version must be a semver string (got a number)",
-      `status must be "active", "beta" or "deprecated" (got "stable")`
+      `status must be "active", "beta" or "deprecated" (got "stable")`,
+      "provides must be a Context.Tag (got undefined)",
+      "name must be kebab-case (got a symbol)"
     ])
+    // the name is escaped in the message too, and one that is no string is named by its kind
+    expect(errorOf([untyped({ name: "log\nger" })]).message).toBe(
+      `Package "log\\nger" is invalid: name must be kebab-case (got "log\\nger")`
+    )
+    expect(errorOf([untyped({ name: Symbol("logger") })]).message).toBe(
+      `Package "a symbol" is invalid: name must be kebab-case (got a symbol)`
+    )
+    const missingTag = Package.make({ ...cacheFields, requires: [undefined as unknown as typeof Logger] })
+    expect(errorOf([logger, missingTag]).message).toBe(
+      `Package "cache" is invalid: requires[0] must be a Context.Tag or a [tag, range] pair`
+    )
   })
 
   it("accepts any semver version, with a pre-release and build metadata, and matches ranges on it", () => {

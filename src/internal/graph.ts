@@ -68,7 +68,10 @@ export const resolve = (
 ): Either.Either<Resolved, ValidationError> => {
   for (const pkg of packages) {
     const problem = describeProblem(pkg)
-    if (problem !== undefined) return Either.left(new InvalidPackage({ package: pkg.name, reason: problem }))
+    if (problem !== undefined) {
+      const name = typeof pkg.name === "string" ? pkg.name : kindOf(pkg.name)
+      return Either.left(new InvalidPackage({ package: name, reason: problem }))
+    }
   }
   const byName = new Set<string>()
   for (const pkg of packages) {
@@ -195,6 +198,9 @@ const describeProblem = (pkg: Package.Any): string | undefined => {
   if (!statuses.includes(pkg.status)) {
     return `status must be "active", "beta" or "deprecated" (got ${shown(pkg.status)})`
   }
+  if (!Context.isTag(pkg.provides)) return `provides must be a Context.Tag (got ${kindOf(pkg.provides)})`
+  const misfit = pkg.requires.findIndex((dependency) => !Context.isTag(dependency.tag))
+  if (misfit >= 0) return `requires[${misfit}] must be a Context.Tag or a [tag, range] pair`
   for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
     if (timeout !== undefined && !isPositive(timeout)) {
       return `${field} must be a positive duration, such as "30 seconds"`
