@@ -123,7 +123,10 @@ describe("health", () => {
           plain("status", (client) => ({ status: "pass", details: client })),
           "the check returned an object, not an Effect"
         ],
-        [plain("failing", () => Effect.succeed({ status: "fail" })), `the check returned status "fail"`]
+        [
+          plain("failing", () => Effect.succeed({ status: "fail", details: { why: "disk full" } })),
+          `the check returned status "fail"`
+        ]
       ] as const
       for (const [pkg, error] of cases) {
         const { spine } = yield* bootWithin(Spine.layer({ packages: [pkg] }), "0 millis")
@@ -132,6 +135,10 @@ describe("health", () => {
         expect(health.status).toBe("warn")
         expect(JSON.stringify(health)).not.toContain("s3cr3t")
       }
+      // a failing status keeps the details the check returned with it
+      const failing = cases[2][0]
+      const { spine } = yield* bootWithin(Spine.layer({ packages: [failing] }), "0 millis")
+      expect((yield* spine.health).packages.failing.details).toEqual({ why: "disk full" })
       // both rejections were seen, and handled
       yield* Effect.yieldNow()
       expect(rejected).toBe(2)

@@ -5,7 +5,7 @@
  * system's health never runs a check; it is recomputed only after a change.
  */
 import type { Scope } from "effect"
-import { Duration, Effect, Exit, Fiber, FiberId, FiberMap, Option, Schedule } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, FiberId, FiberMap, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
@@ -171,15 +171,23 @@ interface Detail {
   readonly details: unknown
 }
 
-const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, string> => {
+/** A check that returned a status other than `pass` or `warn`: it fails, with the details it returned. */
+class FailedWithDetails extends Error {
+  constructor(message: string, readonly details: unknown) {
+    super(message)
+  }
+}
+
+const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, FailedWithDetails> => {
   if (typeof result !== "object" || result === null) return Effect.succeed({ status: "pass", details: undefined })
   const { details, status } = result
   if (status === undefined || status === "pass" || status === "warn") {
     return Effect.succeed({ status: status ?? "pass", details })
   }
-  // from plain JavaScript: a `fail`, or anything else, is no pass
+  // from plain JavaScript: a `fail`, or anything else, is no pass; a long status is cut, and kept on one line
   const given: unknown = status
-  return Effect.fail(`the check returned status ${typeof given === "string" ? `"${given}"` : kindOf(given)}`)
+  const shown = typeof given === "string" ? JSON.stringify(given.slice(0, 40)) : kindOf(given)
+  return Effect.fail(new FailedWithDetails(`the check returned status ${shown}`, details))
 }
 
 /**
@@ -210,6 +218,9 @@ const record = (
       ? `health check timed out after ${Duration.format(settings.timeout)}`
       : reasonOf(outcome.cause)
     Metrics.healthCheckFailures.unsafeUpdate(1, labels)
+    const failure = outcome === undefined ? Option.none() : Cause.failureOption(outcome.cause)
+    // what the check returned with its failing status; a check that failed otherwise returned nothing new
+    if (Option.isSome(failure) && failure.value instanceof FailedWithDetails) current.details = failure.value.details
     current.consecutiveFailures++
     current.consecutiveSuccesses = 0
     current.errors = [message]
