@@ -405,7 +405,10 @@ const runChecks = (
         check.ended(Exit.interrupt(FiberId.none))
         check.leftBehind()
       }
-      return Effect.ignore(Effect.timeout(Fiber.interruptAll([...workers.keys()]), settings.timeout)).pipe(
+      // interruptible, so that the timeout bounds the wait even here, in a finalizer or an interruption handler
+      return Effect.ignore(
+        Effect.timeout(Effect.interruptible(Fiber.interruptAll([...workers.keys()])), settings.timeout)
+      ).pipe(
         // the workers that have not unwound by then are left behind, their permits given back
         Effect.ensuring(Effect.sync(() => workers.forEach((giveBack) => giveBack())))
       )

@@ -391,6 +391,35 @@ describe("checks that overlap a change", () => {
       expect((yield* spine.checkHealth()).packages[pool.name].lastCheck).toBeUndefined()
     }))
 
+  it.effect("a check that ignores interruption holds the shutdown up for the check timeout at most", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const Stuck = Context.GenericTag<"Stuck", number>("health/Stuck")
+      const stuck = Package.make({
+        name: unique("stuck"),
+        version: "1.0.0",
+        provides: Stuck,
+        layer: Layer.scoped(
+          Stuck,
+          Effect.acquireRelease(Effect.succeed(1), () => Effect.sync(() => log.push("released")))
+        ),
+        health: () => Effect.uninterruptible(Effect.never)
+      })
+      const { scope, spine } = yield* boot(
+        Spine.layer({ packages: [stuck], health: { enabled: false, timeout: "5 seconds" } })
+      )
+      // daemons: were the shutdown to hang, the test fails instead of waiting for them
+      yield* Effect.forkDaemon(spine.checkHealth())
+      yield* Effect.yieldNow()
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("4 seconds")
+      expect(log).toEqual([])
+      yield* TestClock.adjust("1 second")
+      for (let turn = 0; turn < 100 && closing.unsafePoll() === null; turn++) yield* Effect.yieldNow()
+      expect(closing.unsafePoll()).not.toBeNull()
+      expect(log).toEqual(["released"])
+    }))
+
   for (const change of ["remove", "setFeature off"] as const) {
     it.effect(`a check in flight when ${change} stops its package is not recorded`, () =>
       Effect.gen(function*() {
