@@ -341,7 +341,6 @@ const makeService = (manager: manage.Manager): SpineService => {
     )
   )
   const metrics = Effect.gen(function*() {
-    const { application, spine } = yield* Metrics.values(new Set(runtime.byName.keys()))
     // a package's own values are extras: one that fails, or takes longer than a health check may, is logged and
     // left out, not the whole snapshot
     const { concurrency, timeout } = health.settings
@@ -362,6 +361,8 @@ const makeService = (manager: manage.Manager): SpineService => {
         )
       )
     }, { concurrency })
+    // after the wait on packages' own values: the spine's series then agree with the rest of a report
+    const { application, spine } = yield* Metrics.values(new Set(runtime.byName.keys()))
     return { spine, application, packages: Object.fromEntries(Arr.getSomes(reported)) }
   })
   return Spine.of({
@@ -544,7 +545,10 @@ export const main = <ROut, E, E2 = never>(
             const ended = yield* Fiber.interrupt(fiber)
             yield* Scope.close(scope, Exit.void)
             if (tables) yield* Console.log(`\n${Report.toShutdownText(yield* spine.report, running)}`)
-            if (Exit.isFailure(ended) && !refusedByShutdown(ended.cause)) {
+            // a change the shutdown refused is excused only when a signal stopped the program
+            const excused = (cause: Cause.Cause<unknown>) =>
+              Cause.isInterruptedOnly(cause) || (Exit.isInterrupted(joined) && refusedByShutdown(cause))
+            if (Exit.isFailure(ended) && !excused(ended.cause)) {
               yield* Console.error(`Program failed: ${reasonOf(ended.cause)}\nEverything was released.`)
               return yield* ended
             }

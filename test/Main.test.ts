@@ -182,6 +182,21 @@ describe("Spine.runMain", () => {
       // still adding when the signal comes: the shutdown refuses the change
       const exit = yield* stopDuringRun(Effect.flatMap(Spine.Spine, (spine) => spine.add(slow)))
       expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)).toBe(true)
+      // with no signal, a program that begins the shutdown itself and then asks for a change has failed
+      const base = yield* Effect.console
+      const errors: Array<string> = []
+      const draining = Effect.flatMap(Spine.Spine, (spine) => Effect.zipRight(spine.beginShutdown, spine.add(slow)))
+      const failed = yield* Effect.exit(Effect.withConsole(
+        Spine.main(Spine.layer({ packages: [quick()], health: { enabled: false } }), {
+          tables: false,
+          program: draining
+        }),
+        { ...base, error: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void errors.push(args.join(" "))) }
+      ))
+      expect(Exit.isFailure(failed) ? Cause.failureOption(failed.cause) : Option.none()).toMatchObject(
+        Option.some({ _tag: "SpineNotRunning" })
+      )
+      expect(errors.map((line) => line.split(":")[0])).toEqual(["Program failed"])
     }))
 
   it.effect("a signal while the boot table is made: the table is printed whole, the program never starts", () =>

@@ -473,5 +473,7 @@ describe("packages' own metrics", () => {
       ]])
       expect(Object.keys(report.health.packages)).toEqual(["waiting"])
       expect(report.summary.healthyPackages).toBe(1)
+      const up = report.metrics.spine.find((m) => m.name === "spine_package_up" && m.labels.package === "leaving")
+      expect(up).toMatchObject({ value: 0 })
     }))
 })
