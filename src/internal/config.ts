@@ -69,11 +69,10 @@ const configErrorOf = (cause: Cause.Cause<unknown>, reading: string): ConfigErro
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && ConfigError.isConfigError(failure.value)) return failure.value
   if (Option.isSome(failure)) return ConfigError.InvalidData([], `${reading} failed: ${reasonOf(cause)}`)
-  const thrown = Option.getOrUndefined(Cause.dieOption(cause))
-  const kind = thrown instanceof Error ? `${/^[AEIOU]/.test(thrown.name) ? "an" : "a"} ${thrown.name}` : kindOf(thrown)
+  const thrown = kindOf(Option.getOrUndefined(Cause.dieOption(cause)))
   return ConfigError.InvalidData(
     [],
-    `${reading} threw ${kind}, whose message may quote a secret and is not shown (Config.mapAttempt names the key)`
+    `${reading} threw ${thrown}, whose message may quote a secret and is not shown (Config.mapAttempt names the key)`
   )
 }
 

@@ -7,10 +7,11 @@ import { Effect } from "effect"
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
 
-/** What kind of value `value` is, without its contents: `undefined`, `a Promise`, `an object`, `a string`… */
+/** What kind of value `value` is, without its contents: `undefined`, `a Promise`, `a SyntaxError`, `a string`… */
 export const kindOf = (value: unknown): string => {
   if (value === null || value === undefined) return String(value)
   if (isThenable(value)) return "a Promise"
+  if (value instanceof Error) return `${/^[AEIOU]/.test(value.name) ? "an" : "a"} ${value.name}`
   if (Array.isArray(value)) return "an array"
   return typeof value === "object" ? "an object" : `a ${typeof value}`
 }
