@@ -27,6 +27,7 @@ import { createServer, type Server, type ServerResponse } from "node:http"
 import type * as Health from "../Health.js"
 import { oneLine } from "../internal/cause.js"
 import { mapAllDetails, mapDetails, withPlainDetails } from "../internal/health.js"
+import { shown } from "../internal/kind.js"
 import type * as Report from "../Report.js"
 import * as Spine from "../Spine.js"
 import * as SpineTelemetry from "../telemetry/SpineTelemetry.js"
@@ -434,12 +435,7 @@ export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerE
   // Node throws a `RangeError` from `listen`, a defect the layer's error type does not show
   const port: unknown = options.port
   if (!(Number.isSafeInteger(port) && (port as number) >= 0 && (port as number) <= 65535)) {
-    const given = typeof port === "number"
-      ? String(port)
-      : typeof port === "string"
-      ? JSON.stringify(port)
-      : typeof port
-    const reason = `SpineHttp: port must be a whole number from 0 to 65535 (got ${given})`
+    const reason = `SpineHttp: port must be a whole number from 0 to 65535 (got ${shown(port)})`
     return Layer.fail(new HttpServerError.ServeError({ cause: new RangeError(reason) }))
   }
   const prefix = normalizePrefix(options.prefix)

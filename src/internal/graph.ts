@@ -12,7 +12,7 @@ import {
   RequiredDependsOnOptional,
   type ValidationError
 } from "../SpineError.js"
-import { kindOf } from "./kind.js"
+import { kindOf, shown } from "./kind.js"
 import { isPositive } from "./options.js"
 
 /** A package placed in the graph. */
@@ -184,9 +184,6 @@ const isSemver = (version: string): boolean => {
   const parsed = semver.parse(version)
   return parsed !== null && version === parsed.version + (parsed.build.length > 0 ? `+${parsed.build.join(".")}` : "")
 }
-
-/** A value as a message shows it: a string quoted, escapes and all (a newline stays on the line), else its kind. */
-const shown = (value: unknown) => typeof value === "string" ? JSON.stringify(value) : kindOf(value)
 
 const statuses: ReadonlyArray<unknown> = ["active", "beta", "deprecated"]
 

@@ -11,7 +11,7 @@ import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import { reasonOf } from "./cause.js"
 import { toJson } from "./json.js"
-import { asEffect, kindOf } from "./kind.js"
+import { asEffect, shown } from "./kind.js"
 import type { Entry, Runtime } from "./scheduler.js"
 import * as Tracing from "./tracing.js"
 
@@ -186,8 +186,8 @@ const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, F
   }
   // from plain JavaScript: a `fail`, or anything else, is no pass; a long status is cut, and kept on one line
   const given: unknown = status
-  const shown = typeof given === "string" ? JSON.stringify(given.slice(0, 40)) : kindOf(given)
-  return Effect.fail(new FailedWithDetails(`the check returned status ${shown}`, details))
+  const returned = shown(typeof given === "string" ? given.slice(0, 40) : given)
+  return Effect.fail(new FailedWithDetails(`the check returned status ${returned}`, details))
 }
 
 /**

@@ -17,6 +17,13 @@ export const kindOf = (value: unknown): string => {
 }
 
 /**
+ * A value as a message shows it: a string quoted and escaped (a newline stays on the line), a number as written,
+ * anything else by its kind.
+ */
+export const shown = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : kindOf(value)
+
+/**
  * `value`, which should be an Effect, or a failure saying what `source` returned instead. A Promise's
  * rejection is handled, so that it does not end the process as an unhandled one.
  */

@@ -1,5 +1,6 @@
 import { Duration, Option } from "effect"
 import { InvalidOptions } from "../SpineError.js"
+import { shown } from "./kind.js"
 
 /** Whether a duration is longer than zero (`Package.make` reads a negative, NaN or unreadable one as zero). */
 export const isPositive = (duration: Duration.Duration): boolean => Duration.greaterThan(duration, Duration.zero)
@@ -54,6 +55,5 @@ export const checkShutdownDelay = (input: unknown): InvalidOptions | undefined =
     : invalid("shutdownDelay", "a duration", input)
 
 const invalid = (option: string, what: string, input: unknown, example = `"30 seconds"`) => {
-  const shown = typeof input === "string" ? `"${input}"` : typeof input === "number" ? String(input) : typeof input
-  return new InvalidOptions({ option, reason: `must be ${what}, such as ${example} (got ${shown})` })
+  return new InvalidOptions({ option, reason: `must be ${what}, such as ${example} (got ${shown(input)})` })
 }
