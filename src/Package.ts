@@ -272,6 +272,8 @@ export const make: {
 ): Package<Id, Service, R, boolean> => {
   const layer = options.layer
   const config = options.config ?? Effect.void
+  // from plain JavaScript, a lone tag: kept as given, for validation to name
+  const requires: unknown = options.requires ?? []
   const load: Effect.Effect<Layer.Layer<Id, unknown, R>, ConfigError.ConfigError> = typeof layer !== "function"
     ? Effect.succeed(layer)
     : Effect.isEffect(config as unknown)
@@ -284,7 +286,7 @@ export const make: {
     category: options.category ?? "custom",
     status: options.status ?? "active",
     provides: options.provides,
-    requires: (options.requires ?? []).map(toDependency),
+    requires: Array.isArray(requires) ? requires.map(toDependency) : requires as ReadonlyArray<Dependency>,
     optional: options.optional ?? false,
     feature: options.feature,
     initTimeout: decodeDuration(options.initTimeout),

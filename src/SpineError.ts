@@ -162,7 +162,8 @@ export class RequiredDependsOnOptional extends Data.TaggedError("RequiredDepends
 
 /**
  * A package descriptor is malformed (name not kebab-case, version not semver,
- * a range that does not parse).
+ * a range that does not parse, a timeout that is not positive, or, from
+ * JavaScript, a field of the wrong kind).
  *
  * @since 0.1.0
  * @category errors

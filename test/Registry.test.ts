@@ -220,6 +220,18 @@ describe("Registry.validate", () => {
     expect(errorOf([logger, missingTag]).message).toBe(
       `Package "cache" is invalid: requires[0] must be a Context.Tag or a [tag, range] pair`
     )
+    // a lone tag where a list belongs, and schedules given as a number of retries: typed errors, not a TypeError
+    // thrown by Package.make or a setting silently ignored
+    const odd = [
+      untyped({ requires: Logger }),
+      untyped({ initRetry: 3 }),
+      untyped({ healthSchedule: "30 seconds" })
+    ].map((pkg) => errorOf([pkg]).message)
+    expect(odd).toEqual([
+      `Package "logger" is invalid: requires must be an array of tags or [tag, range] pairs (got a lone Context.Tag)`,
+      `Package "logger" is invalid: initRetry must be a Schedule (got 3)`,
+      `Package "logger" is invalid: healthSchedule must be a Schedule (got "30 seconds")`
+    ])
   })
 
   it("accepts any semver version, with a pre-release and build metadata, and matches ranges on it", () => {

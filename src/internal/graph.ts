@@ -1,4 +1,4 @@
-import { Context, Either, Graph, Option } from "effect"
+import { Context, Either, Graph, Option, Schedule } from "effect"
 import * as semver from "semver"
 import type * as Package from "../Package.js"
 import type { PackageGraph } from "../Registry.js"
@@ -196,6 +196,16 @@ const describeProblem = (pkg: Package.Any): string | undefined => {
     return `status must be "active", "beta" or "deprecated" (got ${shown(pkg.status)})`
   }
   if (!Context.isTag(pkg.provides)) return `provides must be a Context.Tag (got ${kindOf(pkg.provides)})`
+  if (!Array.isArray(pkg.requires)) {
+    const given = Context.isTag(pkg.requires) ? "a lone Context.Tag" : kindOf(pkg.requires)
+    return `requires must be an array of tags or [tag, range] pairs (got ${given})`
+  }
+  for (const field of ["initRetry", "healthSchedule"] as const) {
+    const schedule: unknown = pkg[field]
+    if (schedule !== undefined && !Schedule.isSchedule(schedule)) {
+      return `${field} must be a Schedule (got ${shown(schedule)})`
+    }
+  }
   const misfit = pkg.requires.findIndex((dependency) => !Context.isTag(dependency.tag))
   if (misfit >= 0) return `requires[${misfit}] must be a Context.Tag or a [tag, range] pair`
   for (const [field, timeout] of [["initTimeout", pkg.initTimeout], ["stopTimeout", pkg.stopTimeout]] as const) {
