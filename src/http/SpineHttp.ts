@@ -414,6 +414,23 @@ const track = (server: Server): ReadonlySet<ServerResponse> => {
 }
 
 /**
+ * What is wrong with the options, as the layer's typed error says it: Node throws a `RangeError` from `listen`
+ * for a port that is no port, a defect the layer's type does not show, and a prefix with a query, a fragment or
+ * a space matches no request's path, so every route would answer 404.
+ */
+const problemOf = (options: Options): string | undefined => {
+  const port: unknown = options.port
+  if (!(Number.isSafeInteger(port) && (port as number) >= 0 && (port as number) <= 65535)) {
+    return `port must be a whole number from 0 to 65535 (got ${shown(port)})`
+  }
+  const prefix: unknown = options.prefix
+  if (prefix !== undefined && (typeof prefix !== "string" || /[?#\s]/.test(prefix))) {
+    return `prefix must be a URL path, without query, fragment or spaces (got ${shown(prefix)})`
+  }
+  return undefined
+}
+
+/**
  * Serves `app(options)` on `options.port` with Node's HTTP server, for as
  * long as the layer's scope is open. Needs nothing: provide it below the
  * spine (`Spine.layer(...).pipe(Layer.provideMerge(SpineHttp.layer(...)))`)
@@ -427,16 +444,16 @@ const track = (server: Server): ReadonlySet<ServerResponse> => {
  * that matter. When its scope closes, the server stops accepting, closes idle
  * connections at once and lets requests in flight finish for up to 2 seconds,
  * closing each connection as its response is written (or when that time is up).
+ * A port that is no port, or a prefix with a query, a fragment or a space,
+ * fails the layer with a `ServeError` saying so.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<Spine.Announce, HttpServerError.ServeError> => {
-  // Node throws a `RangeError` from `listen`, a defect the layer's error type does not show
-  const port: unknown = options.port
-  if (!(Number.isSafeInteger(port) && (port as number) >= 0 && (port as number) <= 65535)) {
-    const reason = `SpineHttp: port must be a whole number from 0 to 65535 (got ${shown(port)})`
-    return Layer.fail(new HttpServerError.ServeError({ cause: new RangeError(reason) }))
+  const problem = problemOf(options)
+  if (problem !== undefined) {
+    return Layer.fail(new HttpServerError.ServeError({ cause: new RangeError(`SpineHttp: ${problem}`) }))
   }
   const prefix = normalizePrefix(options.prefix)
   const probes = new Set([`${prefix}/livez`, `${prefix}/readyz`])

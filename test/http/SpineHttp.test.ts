@@ -434,6 +434,18 @@ describe("SpineHttp", () => {
       }
     }))
 
+  it.scopedLive("a prefix that no request path can match fails the layer with a ServeError that names it", () =>
+    Effect.gen(function*() {
+      for (const prefix of ["/ops?x=1", "/ops#top", "/my ops", "/ops\n", 8080 as unknown as string]) {
+        const error = yield* Effect.flip(Layer.build(SpineHttp.layer({ port: 0, host: "127.0.0.1", prefix })))
+        expect(String(error.cause)).toBe(
+          `RangeError: SpineHttp: prefix must be a URL path, without query, fragment or spaces (got ${
+            typeof prefix === "string" ? JSON.stringify(prefix) : "8080"
+          })`
+        )
+      }
+    }))
+
   it.scopedLive("before any spine announced itself: /readyz 503 booting, /livez 200, /metrics 200", () =>
     Effect.gen(function*() {
       const port = yield* Effect.promise(freePort)
