@@ -260,7 +260,7 @@ export const layer = <
       if (mistake !== undefined) return yield* Effect.fail(mistake)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
       const resolved = yield* Either.match(graph.resolve(packages, context), {
-        onLeft: Effect.fail,
+        onLeft: (error) => Effect.fail(lifecycle.withRegistrars(error, options.packages, plugins)),
         onRight: Effect.succeed
       })
       const { enabled, loaded } = yield* loader.load(packages, options.features ?? {})

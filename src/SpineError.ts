@@ -16,10 +16,17 @@ import { Data, Duration } from "effect"
  */
 export class DuplicatePackage extends Data.TaggedError("DuplicatePackage")<{
   readonly package: string
+  /**
+   * Who registered it, in order, when a plugin did: `the spine's options` or `plugin "name"`.
+   *
+   * @since 0.1.0
+   */
+  readonly registeredBy?: ReadonlyArray<string> | undefined
 }> {
   /** @since 0.1.0 */
   override get message(): string {
-    return `Package "${this.package}" is registered more than once`
+    const by = this.registeredBy === undefined ? "" : `, by ${this.registeredBy.join(" and ")}`
+    return `Package "${this.package}" is registered more than once${by}`
   }
 }
 

@@ -182,6 +182,24 @@ describe("registration mistakes", () => {
       expect(log).toEqual([])
     }))
 
+  it.effect("a package name a plugin registers again fails the boot with DuplicatePackage naming who registered it", () =>
+    Effect.gen(function*() {
+      const Other = Context.GenericTag<"Other", number>("plugin/Other")
+      const again = Package.make({ name: "clock", version: "2.0.0", provides: Other, layer: Layer.succeed(Other, 1) })
+      const { error, started } = yield* boot({
+        plugins: [Plugin.make({ name: "audit" }), Plugin.make({ name: "timing", packages: [again] })]
+      })
+      expect(error).toMatchObject({
+        _tag: "DuplicatePackage",
+        package: "clock",
+        registeredBy: ["the spine's options", `plugin "timing"`]
+      })
+      expect(error.message).toBe(
+        `Package "clock" is registered more than once, by the spine's options and plugin "timing"`
+      )
+      expect(started).toEqual([])
+    }))
+
   it.effect("two handlers of one name on one extension point fail the boot with DuplicateHandler", () =>
     Effect.gen(function*() {
       const allow = Plugin.handle(BeforeAuth, "allow-list", () => Effect.void)

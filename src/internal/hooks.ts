@@ -10,7 +10,7 @@ import type { Duration } from "effect"
 import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import type * as Package from "../Package.js"
 import type * as Plugin from "../Plugin.js"
-import { DuplicateHandler, DuplicatePlugin, HookFailed, HookTimeout } from "../SpineError.js"
+import { DuplicateHandler, DuplicatePackage, DuplicatePlugin, HookFailed, HookTimeout } from "../SpineError.js"
 import { reasonOf } from "./cause.js"
 
 type Hook<R> = Effect.Effect<unknown, never, R>
@@ -100,6 +100,24 @@ export const make = <R>(options: {
 }
 
 const ownerOf = (plugin: string | undefined) => plugin === undefined ? "the spine's options" : `plugin "${plugin}"`
+
+/**
+ * A validation error, with who registered the package when it is a name registered twice and a plugin
+ * registered it: the name alone does not say which plugin to look at.
+ */
+export const withRegistrars = <E>(
+  error: E,
+  own: ReadonlyArray<Package.Any>,
+  plugins: ReadonlyArray<{ readonly name: string; readonly packages: ReadonlyArray<Package.Any> }>
+): E | DuplicatePackage => {
+  if (!(error instanceof DuplicatePackage)) return error
+  const fromPlugins = plugins.flatMap((plugin) =>
+    plugin.packages.some((pkg) => pkg.name === error.package) ? [ownerOf(plugin.name)] : []
+  )
+  if (fromPlugins.length === 0) return error
+  const fromOptions = own.some((pkg) => pkg.name === error.package) ? [ownerOf(undefined)] : []
+  return new DuplicatePackage({ package: error.package, registeredBy: [...fromOptions, ...fromPlugins] })
+}
 
 /** The first plugin name, or handler name on one extension point, registered twice. */
 export const duplicateOf = (
