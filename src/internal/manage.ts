@@ -6,7 +6,7 @@
  * the lifecycle rules (order, timeouts, exactly-once release) are the boot's.
  */
 import type { Context } from "effect"
-import { Deferred, Effect, Either, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber, Graph } from "effect"
 import type { PackageState } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
 import type { SpineError } from "../SpineError.js"
@@ -70,20 +70,12 @@ const start = (manager: Manager, entries: ReadonlyArray<Entry>) =>
     })
   )
 
-/** Every package that depends on one of `indices`, directly or not. */
-const dependentsOf = (runtime: Runtime, indices: ReadonlyArray<number>): Array<Entry> => {
-  const seen = new Set<number>()
-  const stack = [...indices]
-  while (stack.length > 0) {
-    for (const next of runtime.entries[stack.pop()!].node.dependents) {
-      if (!seen.has(next)) {
-        seen.add(next)
-        stack.push(next)
-      }
-    }
-  }
-  return [...seen].map((i) => runtime.entries[i])
-}
+/** The packages `indices` and every package that depends on one of them, directly or not: one walk. */
+const withDependents = (runtime: Runtime, indices: Array<number>): Array<Entry> =>
+  Array.from(
+    Graph.indices(Graph.dfs(runtime.resolved.graph, { start: indices, direction: "incoming" })),
+    (i) => runtime.entries[i]
+  )
 
 /** Installs a new resolution of the graph: every entry takes its new node. */
 const install = (runtime: Runtime, resolved: graph.Resolved) => {
@@ -122,10 +114,7 @@ export const add = (
     const inert = new Set(
       runtime.entries.filter((entry) => entry.removed && entry !== replaced).map((e) => e.node.index)
     )
-    const resolved = yield* Either.match(graph.resolve(packages, manager.context, inert), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    })
+    const resolved = yield* graph.resolve(packages, manager.context, inert)
     for (const dependency of resolved.nodes[index].dependencies.map((i) => runtime.entries[i])) {
       if (dependency.state !== "ready") {
         const state = dependency.removed ? "removed" : dependency.state
@@ -165,14 +154,10 @@ const drop = (manager: Manager, entries: ReadonlyArray<Entry>) =>
   Effect.uninterruptible(Effect.gen(function*() {
     for (const entry of entries) yield* monitor.leave(manager.health, entry)
     yield* scheduler.release(manager.runtime, Exit.void, new Set(entries.map((entry) => entry.node.index)))
-    withdraw(manager.runtime, entries)
+    // out of readiness and of what a feature flip may start again
+    for (const entry of entries) entry.removed = true
+    manager.runtime.version++
   }))
-
-/** Takes packages out of readiness and of what a feature flip may start again. */
-const withdraw = (runtime: Runtime, entries: ReadonlyArray<Entry>) => {
-  for (const entry of entries) entry.removed = true
-  runtime.version++
-}
 
 /**
  * Stops a package and takes it out of readiness. Refuses while packages that
@@ -191,7 +176,7 @@ export const remove = (
     const entry = runtime.byName.get(name)
     if (entry === undefined) return yield* new PackageNotFound({ package: name })
     // what can no longer start without it goes too, running or not
-    const dependents = dependentsOf(runtime, [entry.node.index]).filter((dependent) => !dependent.removed)
+    const dependents = withDependents(runtime, [entry.node.index]).filter((other) => other !== entry && !other.removed)
     const alive = dependents.filter(live)
     if (alive.length > 0 && options.cascade !== true) {
       return yield* new PackageHasDependents({ package: name, dependents: alive.map((d) => d.pkg.name) })
@@ -216,11 +201,11 @@ export const setFeature = (
     yield* running(runtime)
     if ((runtime.features.get(flag) === true) === enabled) return
     const gated = runtime.entries.filter((entry) => entry.pkg.feature === flag && !entry.removed)
-    const affected = new Map<number, Entry>(gated.map((entry) => [entry.node.index, entry]))
-    // one walk from all of them: a walk each would cross a chain of gated packages once per package
-    for (const dependent of dependentsOf(runtime, gated.map((entry) => entry.node.index))) {
-      if (!dependent.removed) affected.set(dependent.node.index, dependent)
-    }
+    const affected = new Map<number, Entry>(
+      withDependents(runtime, gated.map((entry) => entry.node.index)).flatMap((entry) =>
+        entry.removed ? [] : [[entry.node.index, entry] as const]
+      )
+    )
     if (!enabled) return yield* switchOff(manager, flag, affected)
     const features = { ...Object.fromEntries(runtime.features), [flag]: true }
     const { loaded } = yield* loader.load(gated.map((entry) => entry.pkg), features)
