@@ -390,9 +390,6 @@ export const info = (self: Any): Info => ({
   ...(self.feature === undefined ? {} : { feature: self.feature })
 })
 
-// The value import of `Layer` lives here, next to the only code that needs it, so that this section stays an
-// append-only addition; the type-only import at the top of the module is unchanged.
-
 /**
  * A stand-in for a member the mock does not implement: a function returning
  * an effect that dies, which is also itself that effect. Calling it
@@ -480,23 +477,4 @@ export const withLayer = <Id, Service, R, Gated extends boolean, E>(
   pkg: Package<Id, Service, R, Gated>,
   // inferred from the package alone: the layer may need only what the package declares
   layer: Layer.Layer<NoInfer<Id>, E, NoInfer<R>>
-): Package<Id, Service, R, Gated> =>
-  fromFields<Id, Service, R, Gated>({ ...fieldsOf(pkg), load: Effect.succeed(layer) })
-
-const fieldsOf = <Id, Service, R>(pkg: Package<Id, Service, R>): Fields<Id, Service, R> => ({
-  name: pkg.name,
-  version: pkg.version,
-  category: pkg.category,
-  status: pkg.status,
-  provides: pkg.provides,
-  requires: pkg.requires,
-  optional: pkg.optional,
-  feature: pkg.feature,
-  initTimeout: pkg.initTimeout,
-  initRetry: pkg.initRetry,
-  stopTimeout: pkg.stopTimeout,
-  health: pkg.health,
-  healthSchedule: pkg.healthSchedule,
-  metrics: pkg.metrics,
-  load: pkg.load
-})
+): Package<Id, Service, R, Gated> => fromFields<Id, Service, R, Gated>({ ...pkg, load: Effect.succeed(layer) })

@@ -89,10 +89,7 @@ export const layer: typeof Spine.layer = (options) =>
  * @since 0.1.0
  * @category combinators
  */
-export const override = <Id, Service, R, Gated extends boolean, E>(
-  pkg: Package.Package<Id, Service, R, Gated>,
-  layer: Layer.Layer<NoInfer<Id>, E, NoInfer<R>>
-): Package.Package<Id, Service, R, Gated> => withLayer(pkg, layer)
+export const override: typeof Package.withLayer = Package.withLayer
 
 /**
  * The package with a layer that fails with `error`. Booted as a required
@@ -106,7 +103,7 @@ export const override = <Id, Service, R, Gated extends boolean, E>(
 export const failing = <Id, Service, R, Gated extends boolean, E>(
   pkg: Package.Package<Id, Service, R, Gated>,
   error: E
-): Package.Package<Id, Service, R, Gated> => withLayer(pkg, Layer.fail(error))
+): Package.Package<Id, Service, R, Gated> => Package.withLayer(pkg, Layer.fail(error))
 
 /**
  * The package with a layer that never completes, so that it hits its init
@@ -118,7 +115,7 @@ export const failing = <Id, Service, R, Gated extends boolean, E>(
  */
 export const hanging = <Id, Service, R, Gated extends boolean>(
   pkg: Package.Package<Id, Service, R, Gated>
-): Package.Package<Id, Service, R, Gated> => withLayer(pkg, Layer.effect(pkg.provides, Effect.never))
+): Package.Package<Id, Service, R, Gated> => Package.withLayer(pkg, Layer.effect(pkg.provides, Effect.never))
 
 /**
  * The plugin with some of its packages replaced, each by the package of the
@@ -153,5 +150,3 @@ export const replacePackages = <Packages extends ReadonlyArray<Package.Any>, R>(
   }
   return { ...plugin, packages: plugin.packages.map((pkg) => byName.get(pkg.name) ?? pkg) }
 }
-
-const withLayer = Package.withLayer
