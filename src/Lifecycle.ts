@@ -21,15 +21,7 @@ import type { HealthStatus } from "./Health.js"
  * @since 0.1.0
  * @category models
  */
-export type PackageState =
-  | "registered"
-  | "disabled"
-  | "starting"
-  | "ready"
-  | "failed"
-  | "skipped"
-  | "stopping"
-  | "stopped"
+export type PackageState = (typeof packageStates)[number]
 
 /**
  * Every package state, in lifecycle order.
@@ -46,7 +38,7 @@ export const packageStates = [
   "skipped",
   "stopping",
   "stopped"
-] as const satisfies ReadonlyArray<PackageState>
+] as const
 
 /**
  * How many of `states` are in each state, every state present.
@@ -130,7 +122,7 @@ export type SpineEvent = Data.TaggedEnum<{
  * @since 0.1.0
  * @category constructors
  */
-export const SpineEvent = Data.taggedEnum<SpineEvent>()
+export const SpineEvent: Data.TaggedEnum.Constructor<SpineEvent> = Data.taggedEnum<SpineEvent>()
 
 /**
  * What happened to one package: when it started and became ready, how many

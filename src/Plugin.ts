@@ -144,9 +144,13 @@ export const extensions = (handlers: ReadonlyArray<Handler>): Context.Tag.Servic
  * @category models
  */
 export interface Hooks<R> {
+  /** After validation and configuration, before any package starts. */
   readonly beforeInit?: Effect.Effect<unknown, never, R> | undefined
+  /** After every package has started (or degraded). */
   readonly afterInit?: Effect.Effect<unknown, never, R> | undefined
+  /** Before any package stops. */
   readonly beforeShutdown?: Effect.Effect<unknown, never, R> | undefined
+  /** After every package has stopped. */
   readonly afterShutdown?: Effect.Effect<unknown, never, R> | undefined
 }
 

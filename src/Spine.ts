@@ -161,16 +161,7 @@ export class Announce extends Context.Tag("@auth-spine/core/Spine/Announce")<
  * @since 0.1.0
  * @category models
  */
-export interface Hooks {
-  /** After validation and configuration, before any package starts. */
-  readonly beforeInit?: Effect.Effect<unknown, never, Spine> | undefined
-  /** After every package has started (or degraded). */
-  readonly afterInit?: Effect.Effect<unknown, never, Spine> | undefined
-  /** Before any package stops. */
-  readonly beforeShutdown?: Effect.Effect<unknown, never, Spine> | undefined
-  /** After every package has stopped. */
-  readonly afterShutdown?: Effect.Effect<unknown, never, Spine> | undefined
-}
+export interface Hooks extends Plugin.Hooks<Spine> {}
 
 /**
  * The options of `Spine.layer`.
@@ -259,10 +250,10 @@ export const layer = <
       const mistake = spineOptions.check(options) ?? lifecycle.duplicateOf(plugins, handlers)
       if (mistake !== undefined) return yield* Effect.fail(mistake)
       const context = Context.add(yield* Effect.context<never>(), Plugin.Extensions, extensions)
-      const resolved = yield* Either.match(graph.resolve(packages, context), {
-        onLeft: (error) => Effect.fail(lifecycle.withRegistrars(error, options.packages, plugins)),
-        onRight: Effect.succeed
-      })
+      const resolved = yield* Either.mapLeft(
+        graph.resolve(packages, context),
+        (error) => lifecycle.withRegistrars(error, options.packages, plugins)
+      )
       const { enabled, loaded } = yield* loader.load(packages, options.features ?? {})
       const runtime = yield* scheduler.make({
         startedAt,
@@ -386,7 +377,9 @@ const makeService = (manager: manage.Manager): SpineService => {
       Effect.suspend(() => {
         if (name === undefined) return monitor.checkAll(health)
         const entry = runtime.byName.get(name)
-        return entry === undefined ? Effect.fail(new PackageNotFound({ package: name })) : monitor.check(health, entry)
+        return entry === undefined
+          ? Effect.fail(new PackageNotFound({ package: name }))
+          : monitor.checkAll(health, [entry])
       }).pipe(Effect.map(() => monitor.system(health))),
     statistics,
     metrics,
