@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Data, Effect, HashSet, Layer } from "effect"
+import { isRecord } from "effect/Predicate"
 import { existsSync, readFileSync } from "node:fs"
 import { basename, dirname, extname, join } from "node:path"
 
@@ -70,7 +71,7 @@ const readJson = (path: string) =>
       // the parser's message quotes the text around the error, secrets included: give the position only
       catch: (cause) => new ConfigFileError({ path, reason: `not valid JSON${at(text, cause)}` })
     })
-    if (!isObject(json)) return yield* new ConfigFileError({ path, reason: "must hold a JSON object" })
+    if (!isRecord(json)) return yield* new ConfigFileError({ path, reason: "must hold a JSON object" })
     return json
   })
 
@@ -81,12 +82,9 @@ const at = (text: string, cause: unknown) => {
   return ` (line ${before.length}, column ${before[before.length - 1].length + 1})`
 }
 
-const isObject = (u: unknown): u is Readonly<Record<string, unknown>> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
-
 /** `over` laid on `base`: objects merge key by key, anything else (arrays included) replaces. */
 const overlay = (base: unknown, over: unknown): unknown => {
-  if (!isObject(base) || !isObject(over)) return over
+  if (!isRecord(base) || !isRecord(over)) return over
   const merged: Record<string, unknown> = { ...base }
   for (const [key, value] of Object.entries(over)) merged[key] = overlay(base[key], value)
   return merged

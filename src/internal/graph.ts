@@ -1,6 +1,6 @@
 import { Context, Either, Graph, Option, Schedule } from "effect"
 import * as semver from "semver"
-import type * as Package from "../Package.js"
+import * as Package from "../Package.js"
 import type { PackageGraph } from "../Registry.js"
 import {
   DependencyCycle,
@@ -143,10 +143,10 @@ export const resolve = (
   }
   for (let index = 0; index < packages.length; index++) {
     const pkg = packages[index]
-    if (pkg.optional || pkg.feature !== undefined || inert.has(index)) continue
+    if (Package.isGated(pkg) || inert.has(index)) continue
     for (const provider of dependencies[index]) {
       const dependency = packages[provider]
-      if (dependency.optional || dependency.feature !== undefined) {
+      if (Package.isGated(dependency)) {
         return Either.left(
           new RequiredDependsOnOptional({
             package: pkg.name,

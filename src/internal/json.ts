@@ -1,3 +1,5 @@
+import { Predicate } from "effect"
+
 /**
  * Any value as plain JSON, never throwing: what `JSON.parse(JSON.stringify(value))`
  * gives where that works, and, where it throws or loses everything, a bigint
@@ -13,9 +15,6 @@ export const jsonNumber = (value: number): number => value + 0
 
 const circular = "[Circular]"
 const unserializable = "[Unserializable]"
-
-const isObject = (value: unknown): value is object =>
-  (typeof value === "object" && value !== null) || typeof value === "function"
 
 /** One value, read by `read` (a property may be a getter that throws). */
 const convert = (key: string, read: () => unknown, ancestors: Array<object>): unknown => {
@@ -33,18 +32,18 @@ const convert = (key: string, read: () => unknown, ancestors: Array<object>): un
  * ends too.
  */
 const plain = (key: string, input: unknown, ancestors: Array<object>): unknown => {
-  if (isObject(input) && ancestors.includes(input)) return circular
+  if (Predicate.isObject(input) && ancestors.includes(input)) return circular
   let value = input
-  if (isObject(value) || typeof value === "bigint") {
+  if (Predicate.isObject(value) || typeof value === "bigint") {
     const toJSON = (value as { readonly toJSON?: unknown }).toJSON
     if (typeof toJSON === "function") {
-      if (isObject(input)) ancestors.push(input)
+      if (Predicate.isObject(input)) ancestors.push(input)
       try {
         value = toJSON.call(value, key)
       } finally {
-        if (isObject(input)) ancestors.pop()
+        if (Predicate.isObject(input)) ancestors.pop()
       }
-      if (isObject(value) && ancestors.includes(value)) return circular
+      if (Predicate.isObject(value) && ancestors.includes(value)) return circular
     }
   }
   if (value instanceof Number) value = Number(value)
@@ -70,7 +69,7 @@ const plain = (key: string, input: unknown, ancestors: Array<object>): unknown =
 
 /** An array, set, map or other object, with `input` (whose `toJSON` it may be) among the ancestors. */
 const container = (value: object, input: unknown, ancestors: Array<object>): unknown => {
-  const own = isObject(input) && input !== value ? [input, value] : [value]
+  const own = Predicate.isObject(input) && input !== value ? [input, value] : [value]
   ancestors.push(...own)
   try {
     if (Array.isArray(value)) {
