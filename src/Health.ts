@@ -34,7 +34,7 @@ export interface HealthDetail {
  */
 export interface PackageHealth {
   readonly name: string
-  /** The last check's; `warn` while the first check of a package started at runtime has not ended. */
+  /** The last check's; `warn` while the package's first check, part of its start, has not ended. */
   readonly status: HealthStatus
   /** `status !== "fail"` */
   readonly healthy: boolean

@@ -238,7 +238,7 @@ const stopTimeoutOf = (runtime: Runtime, entry: Entry) => entry.pkg.stopTimeout 
  * the deadline came first, exactly once. No fiber waits: an observer and a
  * deadline on the shared timer.
  */
-export const observeWithin = <A, E>(
+const observeWithin = <A, E>(
   runtime: Runtime,
   fiber: Fiber.RuntimeFiber<A, E>,
   timeout: Duration.Duration,

@@ -63,7 +63,7 @@ export const end = (
   tracing: Tracing | undefined,
   span: Tracer.Span | undefined,
   exit: Exit.Exit<unknown, unknown>,
-  attributes: Readonly<Record<string, unknown>> = {}
+  attributes: Readonly<Record<string, unknown>>
 ): void => {
   if (tracing === undefined || span === undefined || span.status._tag === "Ended") return
   for (const key in attributes) span.attribute(key, attributes[key])
