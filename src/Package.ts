@@ -73,7 +73,15 @@ export interface Dependency {
  * @since 0.1.0
  * @category models
  */
-export type PackageStatus = "active" | "beta" | "deprecated"
+export type PackageStatus = (typeof packageStatuses)[number]
+
+/**
+ * Every package status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const packageStatuses = ["active", "beta", "deprecated"] as const
 
 /**
  * A package: a layer providing `Id`, needing `R`. `Gated` is `true` for

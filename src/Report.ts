@@ -9,6 +9,7 @@
 import { Graph, Option, Schema } from "effect"
 import { oneLine } from "./internal/cause.js"
 import { packageStates } from "./Lifecycle.js"
+import { packageStatuses } from "./Package.js"
 
 /**
  * A field always present in the type, `undefined` when unknown, and left out of the JSON then (which has no
@@ -111,7 +112,7 @@ export const PackageReport = Schema.Struct({
   name: Schema.String,
   version: Schema.String,
   category: Schema.String,
-  status: Schema.Literal("active", "beta", "deprecated"),
+  status: Schema.Literal(...packageStatuses),
   provides: Schema.String,
   requires: Schema.Array(Schema.Struct({ tag: Schema.String, range: Schema.optional(Schema.String) })),
   optional: Schema.Boolean,

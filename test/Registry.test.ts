@@ -205,7 +205,7 @@ describe("Registry.validate", () => {
       "name must be kebab-case (got an array)",
       `name must be kebab-case (got "log\\nger")`,
       "version must be a semver string (got a number)",
-      `status must be "active", "beta" or "deprecated" (got "stable")`,
+      `status must be one of "active", "beta", "deprecated" (got "stable")`,
       "provides must be a Context.Tag (got undefined)",
       "name must be kebab-case (got a symbol)"
     ])

@@ -185,7 +185,7 @@ const isSemver = (version: string): boolean => {
   return parsed !== null && version === parsed.version + (parsed.build.length > 0 ? `+${parsed.build.join(".")}` : "")
 }
 
-const statuses: ReadonlyArray<unknown> = ["active", "beta", "deprecated"]
+const statuses: ReadonlyArray<unknown> = Package.packageStatuses
 
 const describeProblem = (pkg: Package.Any): string | undefined => {
   // `typeof` first: from JavaScript, `undefined` would pass the test as the string "undefined"
@@ -193,7 +193,7 @@ const describeProblem = (pkg: Package.Any): string | undefined => {
   if (typeof pkg.version !== "string") return `version must be a semver string (got ${kindOf(pkg.version)})`
   if (!isSemver(pkg.version)) return `version ${shown(pkg.version)} is not semver`
   if (!statuses.includes(pkg.status)) {
-    return `status must be "active", "beta" or "deprecated" (got ${shown(pkg.status)})`
+    return `status must be one of ${statuses.map((status) => `"${status}"`).join(", ")} (got ${shown(pkg.status)})`
   }
   if (!Context.isTag(pkg.provides)) return `provides must be a Context.Tag (got ${kindOf(pkg.provides)})`
   if (!Array.isArray(pkg.requires)) {
