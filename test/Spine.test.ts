@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import type { Duration } from "effect"
 import {
   Cause,
   Chunk,
   Config,
   ConfigProvider,
   Context,
+  Duration,
   Effect,
   Exit,
   Fiber,
@@ -309,6 +309,75 @@ describe("Spine.layer", () => {
         "a:stopping->stopped",
         "spine:stopping->stopped"
       ])
+    }))
+
+  it.effect("a subscriber that comes after the boot is replayed the whole boot, however many packages", () =>
+    Effect.gen(function*() {
+      const make = makeTestPackage([])
+      // two transitions each: 400 events, more than a fixed replay of 256 would keep
+      const packages = Array.from({ length: 200 }, (_, i) => make(`p${i}`).pkg)
+      const scope = yield* Scope.make()
+      const spine = Context.get(yield* Layer.buildWithScope(Spine.layer({ packages }), scope), Spine.Spine)
+      const events = yield* Effect.fork(eventsOf(spine))
+      yield* Scope.close(scope, Exit.void)
+      const starts = (yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "PackageStateChanged" && event.to === "starting" ? [event.package] : []
+      )
+      expect(starts).toEqual(packages.map((pkg) => pkg.name))
+    }))
+
+  it.effect("each package's finalizers get the exit the spine's scope closes with", () =>
+    Effect.gen(function*() {
+      const seen: Array<Exit.Exit<unknown, unknown>> = []
+      const tag = Context.GenericTag<"Tx", number>("test/Tx")
+      const tx = Package.make({
+        name: "tx",
+        version: "1.0.0",
+        provides: tag,
+        // a finalizer that commits on success and rolls back on failure, as `Layer.scoped` promises it can
+        layer: Layer.scoped(tag, Effect.as(Effect.addFinalizer((exit) => Effect.sync(() => seen.push(exit))), 1))
+      })
+      for (const exit of [Exit.fail("crashed"), Exit.void]) {
+        const scope = yield* Scope.make()
+        yield* Layer.buildWithScope(Spine.layer({ packages: [tx] }), scope)
+        yield* Scope.close(scope, exit)
+      }
+      expect(seen).toEqual([Exit.fail("crashed"), Exit.void])
+    }))
+
+  it.effect("a finalizer that hangs is given the default stop timeout, 10 seconds, when none is set", () =>
+    Effect.gen(function*() {
+      const make = makeTestPackage([])
+      const scope = yield* Scope.make()
+      const layer = Spine.layer({ packages: [make("hung", { hangOnRelease: true }).pkg] })
+      const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
+      const events = yield* Effect.fork(eventsOf(spine))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("9999 millis")
+      expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect(Option.isSome(yield* Fiber.poll(closing))).toBe(true)
+      const timeout = (yield* Fiber.join(events)).find((event) => event._tag === "PackageStopTimeout")
+      expect(timeout).toMatchObject({ package: "hung", timeout: Duration.seconds(10) })
+    }))
+
+  it.effect("a finalizer that ends by interruption is no failed release", () =>
+    Effect.gen(function*() {
+      const tag = Context.GenericTag<"Cut", number>("test/Cut")
+      const cut = Package.make({
+        name: "cut",
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.scoped(tag, Effect.as(Effect.addFinalizer(() => Effect.interrupt), 1))
+      })
+      const scope = yield* Scope.make()
+      const spine = Context.get(yield* Layer.buildWithScope(Spine.layer({ packages: [cut] }), scope), Spine.Spine)
+      const events = yield* Effect.fork(eventsOf(spine))
+      yield* Scope.close(scope, Exit.void)
+      const tags = (yield* Fiber.join(events)).map((event) => event._tag)
+      expect(tags).toContain("PackageStateChanged")
+      expect(tags).not.toContain("PackageStopFailed")
+      expect(yield* spine.state("cut")).toBe("stopped")
     }))
 
   it.effect("the phase only moves forward: shutdown begun during the boot holds, and a stopped spine stays stopped", () =>
