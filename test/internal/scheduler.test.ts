@@ -197,8 +197,16 @@ describe("boot scheduler (properties)", () => {
       Effect.gen(function*() {
         const { alive, getSpine, layer, log, violations } = makeScenario(scenario)
         let booted = false
+        // what is alive once the boot has ended: the started packages' resources, no failed attempt's
+        let aliveAtBoot: Array<number> = []
         const exit = yield* runWithClock(
-          Effect.scoped(Effect.zipRight(Layer.build(layer), Effect.sync(() => (booted = true)))),
+          Effect.scoped(Effect.zipRight(
+            Layer.build(layer),
+            Effect.sync(() => {
+              booted = true
+              aliveAtBoot = [...alive].sort((a, b) => a - b)
+            })
+          )),
           { interruptAt: scenario.interruptAt }
         )
 
@@ -273,6 +281,9 @@ describe("boot scheduler (properties)", () => {
         expect(Exit.isSuccess(exit)).toBe(true)
         expect(booted).toBe(true)
         expect(timeline.map((entry) => entry.state)).toEqual(expected.states)
+        const lastAcquired = new Map(log.flatMap((e) => e.type === "acquired" ? [[e.pkg, e.id] as const] : []))
+        const started = expected.states.flatMap((state, i) => state === "stopped" ? [lastAcquired.get(i)!] : [])
+        expect(aliveAtBoot).toEqual(started.sort((a, b) => a - b))
         timeline.forEach((entry, i) => {
           const spec = scenario.specs[i]
           if (expected.states[i] === "stopped") expect(entry.attempts).toBe(spec.init === "flaky" ? 2 : 1)
