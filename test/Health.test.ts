@@ -200,6 +200,62 @@ describe("health", () => {
       expect((yield* spine.health).live).toBe(false)
     }))
 
+  it.effect("a check turning fail gives its failure as the event's reason; spine_package_healthy is 0 only for fail", () =>
+    Effect.gen(function*() {
+      let status: Health.HealthStatus = "pass"
+      const db = checked("gauged", () =>
+        status === "fail"
+          ? Effect.fail("db unreachable")
+          : Effect.succeed(status === "warn" ? { status: "warn" as const } : undefined))
+      const { scope, spine } = yield* boot(Spine.layer({ packages: [db.pkg] }))
+      const events = yield* Effect.fork(Stream.runCollect(spine.events))
+      const gauge = Effect.map(
+        spine.metrics,
+        (metrics) => metrics.spine.find((m) => m.name === "spine_package_healthy" && m.labels.package === "gauged")
+      )
+      const seen: Array<unknown> = [yield* gauge]
+      for (const next of ["warn", "fail", "pass"] as const) {
+        status = next
+        yield* spine.checkHealth("gauged")
+        seen.push(yield* gauge)
+      }
+      expect(seen).toEqual([1, 1, 0, 1].map((value) => expect.objectContaining({ type: "gauge", value })))
+      yield* Scope.close(scope, Exit.void)
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "HealthChanged" ? [{ from: event.from, to: event.to, reason: event.reason }] : []
+      )
+      expect(changes).toEqual([
+        { from: "pass", to: "warn", reason: undefined },
+        { from: "warn", to: "fail", reason: "db unreachable" },
+        { from: "fail", to: "pass", reason: undefined }
+      ])
+    }))
+
+  it.effect("live while booting; a required package being removed degrades readiness, and does not fail it", () =>
+    Effect.gen(function*() {
+      const core = checked("core", () => Effect.void)
+      const tag = Context.GenericTag<string, number>("health/leaving")
+      const leaving = Package.make({
+        name: "leaving",
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.scoped(tag, Effect.as(Effect.addFinalizer(() => Effect.sleep("300 millis")), 1))
+      })
+      let booting: Health.SystemHealth | undefined
+      const { spine } = yield* boot(Spine.layer({
+        packages: [core.pkg, leaving],
+        hooks: { afterInit: Effect.flatMap(Spine.Spine, (s) => Effect.map(s.health, (h) => (booting = h))) }
+      }))
+      expect(booting).toMatchObject({ status: "fail", ready: false, live: true })
+      const removing = yield* Effect.fork(spine.remove("leaving"))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* spine.state("leaving")).toBe("stopping")
+      expect(yield* spine.health).toMatchObject({ status: "warn", ready: true, live: true })
+      yield* TestClock.adjust("200 millis")
+      yield* Fiber.join(removing)
+      expect(yield* spine.health).toMatchObject({ status: "pass", ready: true })
+    }))
+
   it.effect("shutdown interrupts the checks in flight before any package is released", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
