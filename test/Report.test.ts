@@ -369,6 +369,70 @@ describe("packages' own metrics", () => {
       expect(yield* Schema.decodeUnknown(Report.Report)(JSON.parse(JSON.stringify(report)))).toEqual(report)
     }))
 
+  it.effect("are read from ready packages only: not from one being released, nor skipped, whose series say 0", () =>
+    Effect.gen(function*() {
+      const Conn = Context.GenericTag<"Conn", { open: boolean }>("report/Conn")
+      const Base = Context.GenericTag<"Base", number>("report/Base")
+      const Behind = Context.GenericTag<"Behind", number>("report/Behind")
+      const calls: Array<boolean> = []
+      const packages = [
+        Package.make({
+          name: "closing",
+          version: "1.0.0",
+          provides: Conn,
+          optional: true,
+          layer: Layer.scoped(
+            Conn,
+            Effect.succeed({ open: true }).pipe(
+              Effect.tap((conn) =>
+                Effect.addFinalizer(() =>
+                  Effect.zipRight(Effect.sync(() => (conn.open = false)), Effect.sleep("300 millis"))
+                )
+              )
+            )
+          ),
+          metrics: (conn) => Effect.sync(() => (calls.push(conn.open), { queries: 1 }))
+        }),
+        Package.make({ name: "broken-base", version: "1.0.0", provides: Base, optional: true, layer: Layer.fail("x") }),
+        Package.make({
+          name: "behind-broken",
+          version: "1.0.0",
+          provides: Behind,
+          requires: [Base],
+          optional: true,
+          layer: Layer.succeed(Behind, 1)
+        })
+      ]
+      const metrics = yield* Effect.scoped(Effect.gen(function*() {
+        const spine = Context.get(yield* Layer.build(Spine.layer({ packages })), Spine.Spine)
+        expect(Object.keys((yield* spine.metrics).packages)).toEqual(["closing"])
+        const removing = yield* Effect.fork(spine.remove("closing"))
+        yield* TestClock.adjust("100 millis")
+        expect(yield* spine.state("closing")).toBe("stopping")
+        const during = yield* spine.metrics
+        yield* TestClock.adjust("200 millis")
+        yield* Fiber.join(removing)
+        return during
+      }))
+      expect(metrics.packages).toEqual({})
+      expect(calls).toEqual([true])
+      const up = (name: string) => metrics.spine.find((m) => m.name === "spine_package_up" && m.labels.package === name)
+      expect([up("closing"), up("broken-base"), up("behind-broken")]).toEqual(
+        [0, 0, 0].map((value) => expect.objectContaining({ type: "gauge", value }))
+      )
+    }))
+
+  it.effect("the report is initialized only while the spine is ready: not once shutdown has begun", () =>
+    Effect.gen(function*() {
+      const [before, after] = yield* Effect.scoped(Effect.gen(function*() {
+        const spine = Context.get(yield* Layer.build(Spine.layer({ packages: [] })), Spine.Spine)
+        const before = yield* spine.report
+        yield* spine.beginShutdown
+        return [before, yield* spine.report] as const
+      }))
+      expect([before.summary.initialized, after.summary.initialized]).toEqual([true, false])
+    }))
+
   class Slow extends Context.Tag("report/Slow")<Slow, number>() {}
   class Quick extends Context.Tag("report/Quick")<Quick, number>() {}
 
