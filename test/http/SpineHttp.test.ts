@@ -463,6 +463,11 @@ describe("SpineHttp", () => {
       expect((yield* fetchText("/metrics")).status).toBe(200)
       expect(yield* fetchText("/report")).toEqual({ status: 503, text: "booting" })
       expect((yield* fetchText("/elsewhere")).status).toBe(404)
+      // GET and HEAD only, as once the spine is there
+      const posted = yield* Effect.tryPromise(() =>
+        fetch(`http://127.0.0.1:${port}/livez`, { method: "POST" }).then((response) => response.status)
+      )
+      expect(posted).toBe(404)
     }))
 
   it.scopedLive("logs the address it listens on, so that with port 0 the port picked is known", () =>
