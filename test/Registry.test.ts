@@ -126,6 +126,16 @@ describe("Registry.validate", () => {
     expect(error.message).toBe("Dependency cycle: a -> b -> c -> a")
   })
 
+  it("of two cycles, names the one through the first package", () => {
+    const [A, B, C, D] = ["a", "b", "c", "d"].map((name) => Context.GenericTag<string, number>(`cycles/${name}`))
+    const make = (name: string, provides: typeof A, requires: typeof A) =>
+      Package.make({ name, version: "1.0.0", provides, requires: [requires], layer: Layer.succeed(provides, 1) })
+    expect(errorOf([make("c", C, D), make("a", A, B), make("d", D, C), make("b", B, A)])).toMatchObject({
+      _tag: "DependencyCycle",
+      cycle: ["c", "d", "c"]
+    })
+  })
+
   it("rejects a package that requires itself", () => {
     class A extends Context.Tag("self/A")<A, number>() {}
     const error = errorOf([
@@ -390,6 +400,7 @@ describe("Registry.validate: order, edges and versions", () => {
     const graph = Either.getOrThrow(Registry.validate([make("a", [tagOf("b"), [tagOf("b"), "^1.0.0"]]), make("b")]))
     expect(graph.toMermaid().match(/-->/g)).toHaveLength(1)
     expect(graph.toDot().match(/->/g)).toHaveLength(1)
+    expect([graph.dependencies("a"), graph.dependents("b")]).toEqual([["b"], ["a"]])
     // two ranges side by side must not read as one: "^1.0.0 || ^2.0.0 >=1.2.0" would accept 1.0.0
     const both = Either.getOrThrow(
       Registry.validate([
