@@ -352,7 +352,9 @@ describe("Spine.layer", () => {
       const layer = Spine.layer({ packages: [make("hung", { hangOnRelease: true }).pkg] })
       const spine = Context.get(yield* Layer.buildWithScope(layer, scope), Spine.Spine)
       const events = yield* Effect.fork(eventsOf(spine))
-      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      // a daemon: were the default longer, a failed assertion would otherwise wait on this close, which no
+      // interruption stops, until vitest's timeout
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
       yield* TestClock.adjust("9999 millis")
       expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
       yield* TestClock.adjust("1 millis")
