@@ -1,7 +1,7 @@
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Metric, Schedule, Schema, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Metric, Schedule, Schema, Scope } from "effect"
 import { connect } from "node:net"
 import * as SpineHttp from "../../src/http/SpineHttp.js"
 import type { Health } from "../../src/index.js"
@@ -195,6 +195,14 @@ describe("SpineHttp", () => {
       expect(verbose.text.trimEnd().endsWith("readyz check failed")).toBe(true)
       // liveness is not affected by package checks
       expect((yield* get("/livez")).status).toBe(200)
+    }).pipe(Effect.provide(NodeHttpServer.layerTest)))
+
+  it.scopedLive("?verbose: a package whose check warns reads warn, and readiness passes", () =>
+    Effect.gen(function*() {
+      const { spine } = yield* serve(spineOf([database(() => Effect.succeed({ status: "warn" as const })), cache]))
+      yield* spine.checkHealth()
+      const verbose = yield* get("/readyz?verbose")
+      expect(verbose).toMatchObject({ status: 200, text: "[+]database warn\n[+]cache ok\nreadyz check passed\n" })
     }).pipe(Effect.provide(NodeHttpServer.layerTest)))
 
   it.scopedLive("?verbose: an error over several lines stays on its package's line", () =>
@@ -431,6 +439,13 @@ describe("SpineHttp", () => {
         expect(String(error.cause)).toBe(
           `RangeError: SpineHttp: port must be a whole number from 0 to 65535 (got ${shown})`
         )
+      }
+      // the bounds are ports: the layer listens, or at worst finds the port taken
+      for (const port of [0, 65535]) {
+        const built = yield* Effect.exit(Layer.build(SpineHttp.layer({ port, host: "127.0.0.1" })))
+        // a ServeError keeps its reason in its cause
+        const reason = Exit.isFailure(built) ? String((Cause.squash(built.cause) as { cause?: unknown }).cause) : ""
+        expect(reason).not.toContain("port must be")
       }
     }))
 
