@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Context, Effect, Layer } from "effect"
 import { Package, Plugin, Spine } from "../../src/index.js"
-import { reasonOf } from "../../src/internal/cause.js"
+import { oneLine, reasonOf } from "../../src/internal/cause.js"
 
 /** An error `String` cannot convert: no prototype, so no toString. */
 const bare = () => Object.create(null) as object
@@ -56,4 +56,10 @@ describe("reasonOf", () => {
       const rejected = yield* Effect.flip(Effect.provideService(Plugin.run(Point, 1), Plugin.Extensions, extensions))
       expect(rejected).toMatchObject({ _tag: "HookRejected", handler: "odd", reason: "[object Object]" })
     }))
+})
+
+describe("oneLine", () => {
+  it("folds every line break, a lone carriage return included, which a terminal would use to overwrite the row", () => {
+    expect(oneLine("start failed\rretry later\r\n  then\nagain")).toBe("start failed retry later then again")
+  })
 })

@@ -352,6 +352,16 @@ describe("SpineTelemetry", () => {
       expect(traced).toContain("a,b")
       expect(traced).toContain("x=y")
 
+      // a signal's own endpoint is used as it is, with no `/v1/<signal>` added (the specification)
+      received.length = 0
+      yield* run({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/collector/traces`,
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${endpoint}/collector/metrics`
+      })
+      expect(new Set(received.map((request) => request.path))).toEqual(
+        new Set(["/collector/traces", "/collector/metrics"])
+      )
+
       // an endpoint from a ConfigProvider (SpineConfig's, say) is where the exporters send
       received.length = 0
       yield* Effect.scoped(Effect.gen(function*() {
