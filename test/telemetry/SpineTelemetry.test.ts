@@ -352,6 +352,11 @@ describe("SpineTelemetry", () => {
       expect(traced).toContain("a,b")
       expect(traced).toContain("x=y")
 
+      // an export interval below the default export timeout (30 s) alone: the timeout follows it down
+      received.length = 0
+      yield* run({ OTEL_METRIC_EXPORT_INTERVAL: "1000" })
+      expect(received.some((request) => request.path === "/v1/metrics")).toBe(true)
+
       // a signal's own endpoint is used as it is, with no `/v1/<signal>` added (the specification)
       received.length = 0
       yield* run({
@@ -430,6 +435,15 @@ describe("SpineTelemetry", () => {
       expect(yield* targetInfo(SpineTelemetry.layer({ serviceName: "svc", otlp: false }), env)).toBe(
         `target_info{team_name="a,b",q="x=y",service_name="svc",telemetry_sdk_name="@effect/opentelemetry",telemetry_sdk_language="nodejs"} 1`
       )
+
+      // what the code gives wins over the variable, which adds the rest (the specification's order)
+      const both = yield* targetInfo(
+        SpineTelemetry.layer({ serviceName: "svc", attributes: { team: "code" }, otlp: false }),
+        { OTEL_RESOURCE_ATTRIBUTES: "team=env,region=eu" }
+      )
+      expect(both).toMatch(/team="code"/)
+      expect(both).toMatch(/region="eu"/)
+      expect(both).not.toMatch(/team="env"/)
 
       // layerPrometheus alone (SpineHttp.layer without SpineTelemetry.layer) reads the same variables the same way
       expect(yield* targetInfo(SpineTelemetry.layerPrometheus, env)).toBe(`target_info{team_name="a,b",q="x=y"} 1`)
