@@ -22,7 +22,8 @@ describe("SpineConfig.provider", () => {
       const path = files({
         "config.json": { A: "file", B: "file", C: "file", DB: { URL: "pg://file" } },
         "config.production.json": { A: "overlay", B: "overlay" },
-        "config.staging.json": { A: "staging" }
+        // an overlay merges into the file's objects: the URL it leaves alone stays
+        "config.staging.json": { A: "staging", DB: { POOL: "9" } }
       })
       const options = {
         file: path("config.json"),
@@ -45,6 +46,9 @@ describe("SpineConfig.provider", () => {
         "pg://file"
       ])
       expect(yield* read(Config.nested(Config.string("URL"), "DB"), { env: { DB_URL: "pg://env" } })).toBe("pg://env")
+      const db = Config.nested(Config.all([Config.string("URL"), Config.string("POOL")]), "DB")
+      // the overlay named in code wins over NODE_ENV's
+      expect(yield* read(db, { ...options, environment: "staging" })).toEqual(["pg://file", "9"])
     }))
 
   it.effect("a value the first source has but cannot parse is an error, not a reason to look further", () =>
@@ -147,5 +151,17 @@ describe("SpineConfig.provider", () => {
       ])
       expect(invalid.issues[0].message).toBe(`Expected a network port value but received "not-a-port"`)
       expect(JSON.stringify(invalid) + invalid.message).not.toContain("s3cr3t")
+
+      // a key missing from every source is one issue, not one per source
+      const missing = yield* Effect.flip(Effect.scoped(Layer.build(
+        Spine.layer({ packages: [db] }).pipe(
+          Layer.provide(SpineConfig.layer({ env: {}, defaults: { OTHER: 1 } }))
+        )
+      )))
+      if (missing._tag !== "InvalidConfig") return expect.unreachable(missing._tag)
+      expect(missing.issues.map((issue) => [issue.package, issue.path])).toEqual([
+        ["database", "DB_PORT"],
+        ["database", "DB_HOST"]
+      ])
     }))
 })
