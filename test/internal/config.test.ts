@@ -194,9 +194,13 @@ describe("package configuration", () => {
       const error = yield* invalidConfig(
         Spine.layer({
           packages: [reading("beta", Config.string("A"), { feature: "beta" }), reading("plain", Config.string("A"))],
-          features: { beta: throwing, typed: text }
+          features: {
+            beta: throwing,
+            typed: text,
+            mistyped: Config.string("MAIL") as unknown as Config.Config<boolean>
+          }
         }),
-        [["MODE", "fast"], ["A", "a"]]
+        [["MODE", "fast"], ["A", "a"], ["MAIL", "true"]]
       )
       expect(error.issues).toEqual([
         {
@@ -209,7 +213,9 @@ describe("package configuration", () => {
           package: `feature "typed"`,
           path: "",
           message: "Expected a boolean or a Config<boolean>, but got a string"
-        }
+        },
+        // a Config that gives no boolean: refused, not taken as off
+        { package: `feature "mistyped"`, path: "", message: expect.stringContaining("Expected a boolean") }
       ])
       expect(started).toEqual([])
     }))

@@ -1,5 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, Either, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
+import {
+  Cause,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schedule,
+  Scope,
+  TestClock
+} from "effect"
 import { Package, Plugin, Registry, Spine } from "../../src/index.js"
 import * as SpineTest from "../../src/testing/SpineTest.js"
 import { runWithClock } from "../utils.js"
@@ -415,5 +428,19 @@ describe("SpineTest.layer", () => {
       expect(Option.map(failureOf(exit), (e) => e.message)).toEqual(
         Option.some(`Package "users" did not start within 3s`)
       )
+      // a retry schedule among them too: a test of retries through SpineTest retries
+      let attempts = 0
+      const Flaky = Context.GenericTag<"Flaky", number>("spinetest/Flaky")
+      const flaky = Package.make({
+        name: "flaky",
+        version: "1.0.0",
+        provides: Flaky,
+        layer: Layer.effect(Flaky, Effect.suspend(() => ++attempts === 1 ? Effect.fail("once") : Effect.succeed(1)))
+      })
+      const retried = yield* runWithClock(Effect.scoped(Layer.build(SpineTest.layer({
+        packages: [flaky],
+        defaults: { initRetry: Schedule.recurs(1) }
+      }))))
+      expect([Exit.isSuccess(retried), attempts]).toEqual([true, 2])
     }))
 })
