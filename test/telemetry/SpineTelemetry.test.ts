@@ -307,14 +307,14 @@ describe("SpineTelemetry", () => {
         () => Effect.sync(() => server.close())
       )
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const run = (env: Record<string, string>) =>
+      const run = (env: Record<string, string>, options: { readonly otlp?: boolean } = {}) =>
         Effect.gen(function*() {
           const saved = { ...process.env }
           Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...env })
           try {
             // closing the telemetry flushes the batch span processor and the periodic metric reader
             yield* Effect.scoped(Effect.gen(function*() {
-              const { scope } = yield* boot(SpineTelemetry.layer({ serviceName: "otlp-test" }))
+              const { scope } = yield* boot(SpineTelemetry.layer({ serviceName: "otlp-test", ...options }))
               yield* Scope.close(scope, Exit.void)
             }))
           } finally {
@@ -356,6 +356,11 @@ describe("SpineTelemetry", () => {
       received.length = 0
       yield* run({ OTEL_METRIC_EXPORT_INTERVAL: "1000" })
       expect(received.some((request) => request.path === "/v1/metrics")).toBe(true)
+
+      // `otlp: false` in code switches OTLP off, whatever the variables name
+      received.length = 0
+      yield* run({ OTEL_TRACES_EXPORTER: "otlp", OTEL_METRICS_EXPORTER: "otlp" }, { otlp: false })
+      expect(received).toEqual([])
 
       // a signal's own endpoint is used as it is, with no `/v1/<signal>` added (the specification)
       received.length = 0
@@ -418,7 +423,7 @@ describe("SpineTelemetry", () => {
 
   it.scopedLive("OTEL_RESOURCE_ATTRIBUTES is the resource once, percent-decoded, without malformed pairs; a blank OTEL_SERVICE_NAME is unset", () =>
     Effect.gen(function*() {
-      const env = { OTEL_RESOURCE_ATTRIBUTES: "team%20name=a%2Cb,bad=%E0%A4%A,q=x%3Dy" }
+      const env = { OTEL_RESOURCE_ATTRIBUTES: "team%20name=a%2Cb,bad=%E0%A4%A,=orphan,novalue,q=x%3Dy" }
       const exporter = new InMemorySpanExporter()
       const { scope } = yield* boot(
         SpineTelemetry.layer({ serviceName: "svc", spanProcessor: new SimpleSpanProcessor(exporter), otlp: false })
