@@ -46,6 +46,7 @@ describe("Package.make", () => {
     })
     expect(Package.isPackage(pkg)).toBe(true)
     expect(Package.isPackage({ name: "db" })).toBe(false)
+    expect(Package.info(mail)).toMatchObject({ name: "mail", feature: "mail" })
   })
 
   it("types the requirements from `requires`", () => {

@@ -363,6 +363,21 @@ describe("Spine.layer", () => {
       expect(timeout).toMatchObject({ package: "hung", timeout: Duration.seconds(10) })
     }))
 
+  it.effect("a start that hangs is given the default init timeout, 30 seconds, when none is set", () =>
+    Effect.gen(function*() {
+      const tag = Context.GenericTag<"Stuck", number>("test/Stuck")
+      const stuck = Package.make({
+        name: "stuck",
+        version: "1.0.0",
+        provides: tag,
+        layer: Layer.effect(tag, Effect.never)
+      })
+      const exit = yield* runWithClock(Effect.scoped(Layer.build(Spine.layer({ packages: [stuck] }))))
+      expect(exit).toStrictEqual(
+        Exit.fail(expect.objectContaining({ _tag: "PackageInitTimeout", timeout: Duration.seconds(30) }))
+      )
+    }))
+
   it.effect("a finalizer that ends by interruption is no failed release", () =>
     Effect.gen(function*() {
       const tag = Context.GenericTag<"Cut", number>("test/Cut")

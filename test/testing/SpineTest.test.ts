@@ -127,10 +127,36 @@ class InMemoryCounter {
   }
 }
 
+class Outbox extends Context.Tag("test/Outbox")<Outbox, { readonly send: (to: string) => Effect.Effect<number> }>() {}
+
+/** A fake whose method uses a private field: it works only when called on the fake itself. */
+class MemoryOutbox {
+  #sent: Array<string> = []
+  send(to: string) {
+    return Effect.sync(() => this.#sent.push(to))
+  }
+}
+
 class Factor extends Context.Tag("test/Factor")<Factor, number>() {}
 class Scale extends Context.Tag("test/Scale")<Scale, (n: number) => number>() {}
 
 describe("Package.mock", () => {
+  it.effect("calls a fake's methods on the fake, and is no thenable, so that a Promise can carry it", () =>
+    Effect.gen(function*() {
+      const outbox = Package.make({
+        name: "outbox",
+        version: "1.0.0",
+        provides: Outbox,
+        layer: Layer.succeed(Outbox, { send: () => Effect.succeed(0) })
+      })
+      const service = yield* Effect.provide(
+        Outbox,
+        SpineTest.layer({ packages: [Package.mock(outbox, new MemoryOutbox())] })
+      )
+      expect([yield* service.send("a"), yield* service.send("b")]).toEqual([1, 2])
+      expect((service as { readonly then?: unknown }).then).toBeUndefined()
+    }))
+
   it.effect("uses the implementation itself: class instances, getters; primitives and functions as they are", () =>
     Effect.gen(function*() {
       const counted = Effect.gen(function*() {
