@@ -154,6 +154,16 @@ describe("Spine.runMain", () => {
       expect(seen).toEqual(["stopping, ready false, at 1000 ms"])
     }))
 
+  it.effect("with no program, main keeps the spine running until it is stopped (keepAlive's default)", () =>
+    Effect.gen(function*() {
+      const main = yield* Effect.fork(
+        Spine.main(Spine.layer({ packages: [quick()], health: { enabled: false } }), { tables: false })
+      )
+      yield* TestClock.adjust("1 hour")
+      expect(Option.isNone(yield* Fiber.poll(main))).toBe(true)
+      yield* Fiber.interrupt(main)
+    }))
+
   it.effect("a program that fails while it is stopped, in the drain delay or its cleanup, is main's failure", () =>
     Effect.gen(function*() {
       const failing = Effect.zipRight(Effect.sleep("500 millis"), Effect.fail(new Error("lost the queue")))
