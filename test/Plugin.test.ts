@@ -110,6 +110,25 @@ describe("plugins", () => {
       ])
     }))
 
+  it.effect("run extension-point handlers one after another: each ends before the next begins, a rejection stops them", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const step = (name: string, outcome: Effect.Effect<void, string> = Effect.void) =>
+        Plugin.handle(BeforeAuth, name, () =>
+          Effect.sync(() => void seen.push(`${name} begins`)).pipe(
+            Effect.zipRight(Effect.yieldNow()),
+            Effect.zipRight(Effect.sync(() => void seen.push(`${name} ends`))),
+            Effect.zipRight(outcome)
+          ))
+      const run = (handlers: ReadonlyArray<Plugin.Handler>) =>
+        Effect.provideService(Plugin.run(BeforeAuth, { user: "x" }), Plugin.Extensions, Plugin.extensions(handlers))
+      yield* run([step("first"), step("second")])
+      expect(seen).toEqual(["first begins", "first ends", "second begins", "second ends"])
+      seen.length = 0
+      yield* Effect.flip(run([step("deny", Effect.fail("no")), step("later")]))
+      expect(seen).toEqual(["deny begins", "deny ends"])
+    }))
+
   it.effect("run extension-point handlers in registration order; a rejection names the hook and the handler", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []
