@@ -5,7 +5,7 @@
  * system's health never runs a check; it is recomputed only after a change.
  */
 import type { Scope } from "effect"
-import { Cause, Duration, Effect, Exit, Fiber, FiberId, FiberMap, Option, Schedule } from "effect"
+import { Cause, Data, Duration, Effect, Exit, Fiber, FiberId, FiberMap, Option, Schedule } from "effect"
 import type * as Health from "../Health.js"
 import { SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
@@ -172,11 +172,10 @@ interface Detail {
 }
 
 /** A check that returned a status other than `pass` or `warn`: it fails, with the details it returned. */
-class FailedWithDetails extends Error {
-  constructor(message: string, readonly details: unknown) {
-    super(message)
-  }
-}
+class FailedWithDetails extends Data.TaggedError("FailedWithDetails")<{
+  readonly message: string
+  readonly details: unknown
+}> {}
 
 const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, FailedWithDetails> => {
   if (typeof result !== "object" || result === null) return Effect.succeed({ status: "pass", details: undefined })
@@ -187,7 +186,7 @@ const readDetail = (result: void | Health.HealthDetail): Effect.Effect<Detail, F
   // from plain JavaScript: a `fail`, or anything else, is no pass; a long status is cut, and kept on one line
   const given: unknown = status
   const returned = shown(typeof given === "string" ? given.slice(0, 40) : given)
-  return Effect.fail(new FailedWithDetails(`the check returned status ${returned}`, details))
+  return Effect.fail(new FailedWithDetails({ message: `the check returned status ${returned}`, details }))
 }
 
 /**
