@@ -243,6 +243,31 @@ describe("Spine.runMain", () => {
       }
     }))
 
+  it.effect("the shutdown table lists a package whose removal is still under way when the shutdown begins", () =>
+    Effect.gen(function*() {
+      const base = yield* Effect.console
+      const printed: Array<string> = []
+      const leaving = releasing("leaving", Effect.sleep("2 seconds"))
+      const { layer, spine } = announcing(Spine.layer({ packages: [quick(), leaving], health: { enabled: false } }))
+      const main = yield* Effect.fork(Effect.withConsole(Spine.main(layer), {
+        ...base,
+        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void printed.push(args.join(" ")))
+      }))
+      yield* untilPhase(spine, "ready")
+      const service = spine()!
+      yield* Effect.forkDaemon(service.remove("leaving"))
+      while ((yield* service.state("leaving")) !== "stopping") yield* Effect.yieldNow()
+      yield* Fiber.interruptFork(main)
+      yield* untilPhase(spine, "stopping")
+      // the shutdown waits for the removal, which ends at 2 s, then releases the rest
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.await(main)
+      const table = printed.at(-1)!.trim().split("\n")
+      expect(table[0]).toMatch(/^PACKAGE\s+STOP$/)
+      expect(table.slice(1).map((line) => line.split(/\s+/)[0]).sort()).toEqual(["leaving", "quick"])
+      expect(table.find((line) => line.startsWith("leaving"))).toMatch(/^leaving\s+2000 ms$/)
+    }))
+
   it.effect("a failed boot stays main's failure when an interruption comes while it releases", () =>
     Effect.gen(function*() {
       const releaseBegun = yield* Deferred.make<void>()
