@@ -43,11 +43,11 @@ import * as Package from "./Package.js"
 import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
+import type { PackageNotFound } from "./SpineError.js"
 import {
   type DependencyNotRunning,
   type InvalidOptions,
   type PackageHasDependents,
-  PackageNotFound,
   type SpineError,
   SpineNotRunning
 } from "./SpineError.js"
@@ -358,11 +358,7 @@ const makeService = (manager: manage.Manager): SpineService => {
   })
   return Spine.of({
     packages: Effect.sync(infosOf),
-    state: (name) =>
-      Effect.suspend(() => {
-        const entry = runtime.byName.get(name)
-        return entry === undefined ? Effect.fail(new PackageNotFound({ package: name })) : Effect.succeed(entry.state)
-      }),
+    state: (name) => Effect.map(scheduler.entryOf(runtime, name), (entry) => entry.state),
     phase: Effect.sync(() => runtime.phase),
     events: S.fromPubSub(runtime.events).pipe(
       S.takeUntil((event) => event._tag === "SpinePhaseChanged" && event.to === "stopped")
@@ -374,13 +370,11 @@ const makeService = (manager: manage.Manager): SpineService => {
       Effect.sync(() => scheduler.serviceOf(runtime, tag.key) as Option.Option<S>),
     health: Effect.sync(() => monitor.system(health)),
     checkHealth: (name) =>
-      Effect.suspend(() => {
-        if (name === undefined) return monitor.checkAll(health)
-        const entry = runtime.byName.get(name)
-        return entry === undefined
-          ? Effect.fail(new PackageNotFound({ package: name }))
-          : monitor.checkAll(health, [entry])
-      }).pipe(Effect.map(() => monitor.system(health))),
+      Effect.suspend(() =>
+        name === undefined
+          ? monitor.checkAll(health)
+          : Effect.flatMap(scheduler.entryOf(runtime, name), (entry) => monitor.checkAll(health, [entry]))
+      ).pipe(Effect.map(() => monitor.system(health))),
     statistics,
     metrics,
     report: Effect.gen(function*() {

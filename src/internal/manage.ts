@@ -9,8 +9,8 @@ import type { Context } from "effect"
 import { Deferred, Effect, Exit, Fiber, Graph } from "effect"
 import type { PackageState } from "../Lifecycle.js"
 import type * as Package from "../Package.js"
-import type { SpineError } from "../SpineError.js"
-import { DependencyNotRunning, PackageHasDependents, PackageNotFound, SpineNotRunning } from "../SpineError.js"
+import type { PackageNotFound, SpineError } from "../SpineError.js"
+import { DependencyNotRunning, PackageHasDependents, SpineNotRunning } from "../SpineError.js"
 import * as loader from "./config.js"
 import * as graph from "./graph.js"
 import * as monitor from "./health.js"
@@ -173,8 +173,7 @@ export const remove = (
   manager.lock.withPermits(1)(Effect.gen(function*() {
     const { runtime } = manager
     yield* running(runtime)
-    const entry = runtime.byName.get(name)
-    if (entry === undefined) return yield* new PackageNotFound({ package: name })
+    const entry = yield* scheduler.entryOf(runtime, name)
     // what can no longer start without it goes too, running or not
     const dependents = withDependents(runtime, [entry.node.index]).filter((other) => other !== entry && !other.removed)
     const alive = dependents.filter(live)

@@ -34,7 +34,7 @@ import type { PackageState, SpinePhase } from "../Lifecycle.js"
 import { countByState, packageStates, SpineEvent } from "../Lifecycle.js"
 import * as Metrics from "../Metrics.js"
 import type * as Package from "../Package.js"
-import { PackageInitFailed, PackageInitTimeout, PackageStopTimeout } from "../SpineError.js"
+import { PackageInitFailed, PackageInitTimeout, PackageNotFound, PackageStopTimeout } from "../SpineError.js"
 import { reasonOf } from "./cause.js"
 import { type Node, type Resolved, walk } from "./graph.js"
 import * as Timers from "./timers.js"
@@ -623,6 +623,13 @@ export const release = (runtime: Runtime, exit: Exit.Exit<unknown, unknown>, onl
 
     graph.start()
     return Effect.ensuring(Deferred.await(done), Effect.sync(runtime.timers.idle))
+  })
+
+/** The record of the package called `name`, read when the effect runs. */
+export const entryOf = (runtime: Runtime, name: string): Effect.Effect<Entry, PackageNotFound> =>
+  Effect.suspend(() => {
+    const entry = runtime.byName.get(name)
+    return entry === undefined ? Effect.fail(new PackageNotFound({ package: name })) : Effect.succeed(entry)
   })
 
 /** The service of the ready package that provides `key`, if one does. */
