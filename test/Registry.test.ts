@@ -182,7 +182,14 @@ describe("Registry.validate", () => {
   })
 
   it("rejects malformed names, versions and ranges", () => {
-    expect(errorOf([Package.make({ ...loggerFields, name: "Bad_Name" })]).message).toContain("kebab-case")
+    for (const name of ["Bad_Name", "logger-", "-logger", "log--ger", "1logger", "log ger", ""]) {
+      expect(errorOf([Package.make({ ...loggerFields, name })]).message, name).toBe(
+        `Package ${JSON.stringify(name)} is invalid: name must be kebab-case (got ${JSON.stringify(name)})`
+      )
+    }
+    for (const name of ["l", "logger2", "log-2", "http-log-v2"]) {
+      expect(Either.isRight(Registry.validate([Package.make({ ...loggerFields, name })])), name).toBe(true)
+    }
     expect(errorOf([Package.make({ ...loggerFields, version: "1.0" })]).message).toContain(
       `version "1.0" is not semver`
     )
@@ -192,7 +199,11 @@ describe("Registry.validate", () => {
       )
     }
     const badRange = Package.make({ ...cacheFields, requires: [[Logger, "not a range"]] })
-    expect(errorOf([logger, badRange])).toMatchObject({ _tag: "InvalidPackage", package: "cache" })
+    expect(errorOf([logger, badRange])).toMatchObject({
+      _tag: "InvalidPackage",
+      package: "cache",
+      reason: `range "not a range" for ${Logger.key} is not a semver range`
+    })
   })
 
   it("rejects, from JavaScript, a name or version that is no string and an unknown status, showing what came", () => {
