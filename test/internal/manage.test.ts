@@ -302,19 +302,19 @@ describe("runtime package management", () => {
             const state = yield* spine.state("cache-memory")
             // api coming back is checked against it
             const readded = yield* Effect.flip(spine.add(api))
-            // a package taking cache-memory's name, and so its place, provides another service: the removed api's requirement
-            // now has no provider at all, and that matters neither
+            // a package taking cache-memory's name, and so its place, provides another service: the removed api's
+            // requirement now has no provider at all, and that matters neither
             yield* spine.remove("cache-memory")
             const Clock = Context.GenericTag<string, number>("manage/inert-clock")
             yield* spine.add(
               Package.make({ name: "cache-memory", version: "1.0.0", provides: Clock, layer: Layer.succeed(Clock, 1) })
             )
-            return { state, readded, clock: yield* spine.state("cache-memory") }
+            return { state, readded, replaced: yield* spine.state("cache-memory") }
           })
       )
       expect(result.state).toBe("ready")
       expect(result.readded).toMatchObject({ _tag: "IncompatibleVersion", package: "api", dependency: "cache-memory" })
-      expect(result.clock).toBe("ready")
+      expect(result.replaced).toBe("ready")
     }))
 
   it.effect("rejects an added package whose requirement nobody provides, and starts nothing", () =>
