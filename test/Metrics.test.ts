@@ -41,20 +41,32 @@ describe("Metrics.values", () => {
       }])
     }))
 
-  it.effect("keeps the spine's series of the packages named, and leaves out Effect's and non-finite ones", () =>
+  it.effect("keeps the spine's series of the packages named, the application's all, less Effect's and non-finite ones", () =>
     Effect.gen(function*() {
       const up = Metric.gauge("spine_package_up")
       yield* Metric.set(Metric.tagged(up, "package", "metrics-test-mine"), 1)
       yield* Metric.set(Metric.tagged(up, "package", "metrics-test-other"), 1)
       yield* Metric.set(Metric.gauge("metrics_test_nan"), NaN)
+      yield* Metric.set(Metric.gauge("metrics_test_infinite"), -Infinity)
+      const huge = Metric.histogram("metrics_test_huge", boundaries)
+      yield* Metric.update(huge, 1e308)
+      yield* Metric.update(huge, 1e308)
       yield* Metric.increment(Metric.counter("metrics_test_count"))
+      yield* Metric.incrementBy(Metric.counter("metrics_test_bigint", { bigint: true }), BigInt(5))
+      // the application's own `package` label is no spine package's
+      yield* Metric.increment(Metric.tagged(Metric.counter("metrics_test_installs"), "package", "left-pad"))
       yield* Metric.increment(Metric.counter("effect_metrics_test"))
       const { application, spine } = yield* Metrics.values(new Set(["metrics-test-mine"]))
       const packages = find(spine, "spine_package_up").map((value) => value.labels.package)
       expect(packages).toContain("metrics-test-mine")
       expect(packages).not.toContain("metrics-test-other")
       expect(find(application, "metrics_test_count")).toMatchObject([{ type: "counter", value: 1 }])
+      expect(find(application, "metrics_test_bigint")).toMatchObject([{ type: "counter", value: 5 }])
+      expect(find(application, "metrics_test_installs")).toMatchObject([{ labels: { package: "left-pad" }, value: 1 }])
+      // NaN, an infinity, and a histogram whose sum overflowed to one
       expect(find(application, "metrics_test_nan")).toEqual([])
+      expect(find(application, "metrics_test_infinite")).toEqual([])
+      expect(find(application, "metrics_test_huge")).toEqual([])
       expect([...application, ...spine].some((value) => value.name.startsWith("effect_"))).toBe(false)
     }))
 
