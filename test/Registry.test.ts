@@ -449,3 +449,32 @@ describe("Registry.validate: order, edges and versions", () => {
     expect(errorOf([make("a"), shared, twice])).toMatchObject({ _tag: "DuplicatePackage", package: "a" })
   })
 })
+
+describe("Registry.statistics", () => {
+  it("counts every package by status, and a package whose check warns as healthy", () => {
+    const packages = [logger, { ...cache, status: "beta" as const }, { ...db, status: "beta" as const }]
+    const health = (name: string, status: Health.HealthStatus): Health.PackageHealth => ({
+      name,
+      status,
+      healthy: status !== "fail",
+      lastCheck: new Date(0),
+      durationMs: 1,
+      errors: status === "fail" ? ["down"] : [],
+      consecutiveFailures: status === "fail" ? 1 : 0
+    })
+    const statistics = Registry.statistics(packages.map((pkg) => ({ info: Package.info(pkg), state: "ready" })), {
+      status: "fail",
+      ready: false,
+      live: true,
+      overall: false,
+      packages: { logger: health("logger", "pass"), cache: health("cache", "warn"), db: health("db", "fail") }
+    })
+    expect(statistics).toMatchObject({
+      total: 3,
+      byStatus: { active: 1, beta: 2, deprecated: 0 },
+      byState: { ready: 3 },
+      healthy: 2,
+      unhealthy: 1
+    })
+  })
+})
