@@ -116,6 +116,19 @@ describe("statistics, metrics and report", () => {
       expect(metrics.packages).toEqual({ [`report-db${name}`]: { queue_depth: 12 } })
     }))
 
+  it.effect("a spine's metrics hold its own packages' series, not those of another spine of the process", () =>
+    Effect.gen(function*() {
+      const { metrics, names } = yield* withSpine((spine) =>
+        // a second spine, running beside the first
+        withSpine(() =>
+          Effect.all({ metrics: spine.metrics, names: Effect.map(spine.packages, (infos) => infos.map((p) => p.name)) })
+        )
+      )
+      const labelled = new Set(metrics.spine.flatMap((value) => value.labels.package ?? []))
+      expect(labelled.size).toBeGreaterThan(0)
+      expect([...labelled].filter((name) => !names.includes(name))).toEqual([])
+    }))
+
   it.effect("is plain JSON that its Schema decodes, with no secret in it", () =>
     Effect.gen(function*() {
       const report = yield* withSpine((spine) => spine.report)
@@ -301,7 +314,7 @@ describe("free-text names and categories", () => {
 describe("values JSON cannot carry", () => {
   class Odd extends Context.Tag("report/Odd")<Odd, number>() {}
 
-  it.effect("a check's details are plain JSON in the report; a package's non-finite values are left out", () =>
+  it.effect("a check's details are plain JSON in the report; a package's non-finite values are left out, with a warning", () =>
     Effect.gen(function*() {
       const details: Record<string, unknown> = { rows: 12n, at: new Date(0), tags: new Set(["a"]), skip: () => 1 }
       details.self = details
@@ -317,6 +330,8 @@ describe("values JSON cannot carry", () => {
       ]
       const gauge = Metric.gauge("report_odd_gauge")
       const huge = Metric.histogram("report_huge_sizes", MetricBoundaries.linear({ start: 0, width: 1, count: 2 }))
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => void warnings.push(`${logLevel.label} ${String(message)}`))
       const report = yield* Effect.scoped(Effect.flatMap(
         Layer.build(Spine.layer({ packages, health: { enabled: false } })),
         (context) => {
@@ -327,7 +342,10 @@ describe("values JSON cannot carry", () => {
             Effect.zipRight(spine.report)
           )
         }
-      ))
+      )).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(warnings.filter((line) => line.includes("odd-values"))).toEqual([
+        `WARN metrics of package "odd-values": "ratio", "rate" left out, not finite numbers`
+      ])
       const plain = { rows: "12", at: "1970-01-01T00:00:00.000Z", tags: ["a"], self: "[Circular]" }
       expect(report.health.packages["odd-values"].details).toEqual(plain)
       expect(report.packages[0].health?.details).toEqual(plain)
