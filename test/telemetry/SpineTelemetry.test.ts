@@ -158,6 +158,25 @@ describe("SpineTelemetry", () => {
       expect(shutdown.parentSpanContext).toBeUndefined()
     }))
 
+  it.scopedLive("makes no span where tracing is disabled (Effect.withTracerEnabled(false))", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const untraced = Effect.withTracerEnabled(false)
+      const { scope, spine } = yield* untraced(boot(SpineTelemetry.layer({
+        serviceName: "telemetry-test",
+        spanProcessor: new SimpleSpanProcessor(exporter),
+        otlp: false
+      })))
+      yield* untraced(spine.checkHealth())
+      expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual([])
+      // where it is enabled, the same tracer gets the spans
+      yield* spine.checkHealth()
+      expect(named(exporter.getFinishedSpans(), "spine.health.check")).toHaveLength(2)
+      exporter.reset()
+      yield* untraced(Scope.close(scope, Exit.void))
+      expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual([])
+    }))
+
   it.scopedLive("a failed boot ends spine.boot with an error naming the package", () =>
     Effect.gen(function*() {
       const exporter = new InMemorySpanExporter()
