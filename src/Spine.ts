@@ -43,11 +43,11 @@ import * as Package from "./Package.js"
 import * as Plugin from "./Plugin.js"
 import * as Registry from "./Registry.js"
 import * as Report from "./Report.js"
-import type { PackageNotFound } from "./SpineError.js"
 import {
   type DependencyNotRunning,
   type InvalidOptions,
   type PackageHasDependents,
+  type PackageNotFound,
   type SpineError,
   SpineNotRunning
 } from "./SpineError.js"
