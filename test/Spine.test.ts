@@ -217,8 +217,9 @@ describe("Spine.layer", () => {
       const base = make("base")
       const hung = make("hung", { deps: [base.tag], hangOnRelease: true })
       const other = make("other", { deps: [base.tag] })
+      // its own stop timeout, not the default
       const layer = Spine.layer({
-        packages: [base.pkg, hung.pkg, other.pkg],
+        packages: [base.pkg, { ...hung.pkg, stopTimeout: Duration.seconds(2) }, other.pkg],
         defaults: { stopTimeout: "3 seconds" }
       })
       const scope = yield* Scope.make()
@@ -229,7 +230,7 @@ describe("Spine.layer", () => {
       expect(log).toContain("released base")
       expect(log).not.toContain("released hung")
       const timeout = (yield* Fiber.join(events)).find((event) => event._tag === "PackageStopTimeout")
-      expect(timeout).toMatchObject({ package: "hung" })
+      expect(timeout).toMatchObject({ package: "hung", timeout: Duration.seconds(2) })
     }))
 
   it.effect("releases what had started when the boot is interrupted", () =>
