@@ -455,8 +455,30 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       expect(error).toMatchObject({ _tag: "PackageInitTimeout", package: "b" })
     }))
 
-  it.effect("an aborted boot waits for a start that ignores interruption at most its stop timeout", () =>
+  /** A layer whose build ignores interruption for `ms`, then acquires a connection it logs the release of. */
+  const stubborn = (name: string, ms: number, log: Array<string>) =>
+    Layer.scoped(
+      tagOf(name),
+      Effect.acquireRelease(
+        Effect.as(Effect.zipRight(Effect.sleep(ms), Effect.sync(() => log.push(`opened ${name}`))), 1),
+        () => Effect.sync(() => void log.push(`closed ${name}`))
+      )
+    )
+
+  /** Boots with `Spine.Announce`, so that the spine can be read even when its boot fails. */
+  const announced = (packages: ReadonlyArray<Package.Any>) =>
     Effect.gen(function*() {
+      let spine: Spine.SpineService | undefined
+      const announce = Layer.succeed(Spine.Announce, { announce: (service) => void (spine = service) })
+      const booting = yield* Effect.fork(
+        Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages }).pipe(Layer.provide(announce)))))
+      )
+      return { booting, spine: () => spine! }
+    })
+
+  it.effect("an aborted boot leaves a start ignoring interruption at its stop timeout, reports it, releases it later", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
       const a = Package.make({
         name: "a",
         version: "1.0.0",
@@ -469,11 +491,46 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         provides: tagOf("b"),
         initTimeout: "1 minute",
         stopTimeout: "1 second",
-        layer: Layer.effect(tagOf("b"), Effect.uninterruptible(Effect.as(Effect.sleep("40 seconds"), 1)))
+        layer: stubborn("b", 40_000, log)
       })
-      const booting = yield* boot([a, b])
+      const { booting, spine } = yield* announced([a, b])
       yield* TestClock.adjust("1200 millis")
       expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
+      // stopped when its stop timeout ran out, 1 s after the abort at 100 ms, and reported
+      expect(yield* timeOf(spine(), "b")).toMatchObject({ state: "stopped", durationMs: 1100 })
+      const events = yield* eventsOf(spine())
+      expect(events.filter((event) => event._tag === "PackageStopTimeout")).toMatchObject([
+        { package: "b", timeout: Duration.seconds(1) }
+      ])
+      // when its build ends at last, what it acquired is released, and its record stays as it was
+      yield* TestClock.adjust("40 seconds")
+      expect(log).toEqual(["opened b", "closed b"])
+      expect(yield* timeOf(spine(), "b")).toMatchObject({ state: "stopped", durationMs: 1100 })
+    }))
+
+  it.effect("a start that ignores interruption past its init timeout releases what it built; past its stop timeout too", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const late = (name: string, buildMs: number, stopTimeout: Duration.DurationInput) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tagOf(name),
+          optional: true,
+          initTimeout: "100 millis",
+          stopTimeout,
+          layer: stubborn(name, buildMs, log)
+        })
+      // one builds within its stop timeout once timed out, the other past it: that is reported
+      const { booting, spine } = yield* announced([late("late", 500, "1 second"), late("later", 2000, "200 millis")])
+      yield* TestClock.adjust("3 seconds")
+      expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Success" } })
+      expect(log.sort()).toEqual(["closed late", "closed later", "opened late", "opened later"])
+      const events = yield* eventsOf(spine())
+      expect(events.filter((event) => event._tag === "PackageStopTimeout")).toMatchObject([
+        { package: "later", timeout: Duration.millis(200) }
+      ])
+      expect([yield* spine().state("late"), yield* spine().state("later")]).toEqual(["failed", "failed"])
     }))
 
   it.effect("an optional package timing out while it builds a layer it shares does not fail a required one", () =>
