@@ -103,11 +103,19 @@ describe("Spine.layer", () => {
         const spine = Context.get(context, Spine.Spine)
         const states = yield* Effect.forEach(["core", "search", "suggest", "ranking", "api"], spine.state)
         const service = yield* Effect.provide(Effect.serviceOption(search.tag), context)
-        return { states, search: service, failure: (yield* timeOf(spine, "search")).error }
+        const skipped = yield* Effect.forEach(["suggest", "ranking"], (name) => timeOf(spine, name))
+        const health = (yield* spine.health).packages
+        return { states, search: service, failure: (yield* timeOf(spine, "search")).error, skipped, health }
       }))
       expect(result.states).toEqual(["ready", "failed", "skipped", "skipped", "ready"])
       expect(result.search).toEqual(Option.none())
       expect(result.failure).toBe(`Package "search" failed to start after 1 attempt: search exploded`)
+      // a skipped package says which dependency kept it from starting, in its timeline and its health
+      expect(result.skipped.map((entry) => entry.error)).toEqual([
+        `dependency "search" is failed`,
+        `dependency "suggest" is skipped`
+      ])
+      expect(result.health.suggest.errors).toEqual([`dependency "search" is failed`])
       expect(log).not.toContain("start suggest")
     }))
 
