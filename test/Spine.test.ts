@@ -478,7 +478,8 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
     Effect.gen(function*() {
       let spine: Spine.SpineService | undefined
       const announce = Layer.succeed(Spine.Announce, { announce: (service) => void (spine = service) })
-      const booting = yield* Effect.fork(
+      // a daemon: a test that fails while the boot still waits on the test clock then ends at once
+      const booting = yield* Effect.forkDaemon(
         Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages }).pipe(Layer.provide(announce)))))
       )
       return { booting, spine: () => spine! }
@@ -514,6 +515,38 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       yield* TestClock.adjust("40 seconds")
       expect(log).toEqual(["opened b", "closed b"])
       expect(yield* timeOf(spine(), "b")).toMatchObject({ state: "stopped", durationMs: 1100 })
+    }))
+
+  it.effect("an aborted boot stops a package waiting out its retry schedule at once, and ends once it has", () =>
+    Effect.gen(function*() {
+      const flaky = Package.make({
+        name: "flaky",
+        version: "1.0.0",
+        provides: tagOf("flaky"),
+        optional: true,
+        initRetry: Schedule.spaced("3 seconds"),
+        layer: Layer.effect(tagOf("flaky"), Effect.fail("transient"))
+      })
+      const boom = Package.make({
+        name: "boom",
+        version: "1.0.0",
+        provides: tagOf("boom"),
+        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("200 millis"), Effect.fail("no route")))
+      })
+      const { booting, spine } = yield* announced([flaky, boom])
+      yield* TestClock.adjust("200 millis")
+      // failed by now, not 3 seconds later, when the retry would have come
+      expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
+      // stopped before the spine is
+      const transitions = (yield* eventsOf(spine())).flatMap((event) =>
+        event._tag === "PackageStateChanged" && event.package === "flaky"
+          ? [`${event.from}->${event.to}`]
+          : event._tag === "SpinePhaseChanged"
+          ? [event.to]
+          : []
+      )
+      expect(transitions).toEqual(["registered->starting", "stopping", "starting->stopped", "stopped"])
+      expect(yield* timeOf(spine(), "flaky")).toMatchObject({ attempts: 1, durationMs: 200 })
     }))
 
   it.effect("a start that ignores interruption past its init timeout releases what it built; past its stop timeout too", () =>
