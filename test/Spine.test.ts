@@ -387,23 +387,54 @@ describe("Spine.layer", () => {
       )
     }))
 
-  it.effect("a finalizer that ends by interruption is no failed release", () =>
+  it.effect("a finalizer that ends by interruption is no failed release; one that fails beside it still is", () =>
     Effect.gen(function*() {
-      const tag = Context.GenericTag<"Cut", number>("test/Cut")
-      const cut = Package.make({
-        name: "cut",
-        version: "1.0.0",
-        provides: tag,
-        layer: Layer.scoped(tag, Effect.as(Effect.addFinalizer(() => Effect.interrupt), 1))
-      })
+      const tagOf = (name: string) => Context.GenericTag<string, number>(`test/cut-${name}`)
+      const cut = (name: string, finalizers: ReadonlyArray<Effect.Effect<void>>) =>
+        Package.make({
+          name,
+          version: "1.0.0",
+          provides: tagOf(name),
+          layer: Layer.scoped(
+            tagOf(name),
+            Effect.as(Effect.forEach(finalizers, (f) => Effect.addFinalizer(() => f)), 1)
+          )
+        })
+      const packages = [
+        cut("cut", [Effect.interrupt]),
+        cut("mixed", [Effect.die(new Error("flush failed")), Effect.interrupt])
+      ]
       const scope = yield* Scope.make()
-      const spine = Context.get(yield* Layer.buildWithScope(Spine.layer({ packages: [cut] }), scope), Spine.Spine)
+      const spine = Context.get(yield* Layer.buildWithScope(Spine.layer({ packages }), scope), Spine.Spine)
       const events = yield* Effect.fork(eventsOf(spine))
       yield* Scope.close(scope, Exit.void)
-      const tags = (yield* Fiber.join(events)).map((event) => event._tag)
-      expect(tags).toContain("PackageStateChanged")
-      expect(tags).not.toContain("PackageStopFailed")
-      expect(yield* spine.state("cut")).toBe("stopped")
+      const failed = (yield* Fiber.join(events)).filter((event) => event._tag === "PackageStopFailed")
+      expect(failed).toMatchObject([{ package: "mixed", reason: "flush failed" }])
+      expect([yield* spine.state("cut"), yield* spine.state("mixed")]).toEqual(["stopped", "stopped"])
+    }))
+
+  it.effect("a layer that does not provide its package's service fails the start, and its finalizers see the failure", () =>
+    Effect.gen(function*() {
+      const seen: Array<Exit.Exit<unknown, unknown>> = []
+      const Wrong = Context.GenericTag<"Wrong", number>("test/Wrong")
+      const Other = Context.GenericTag<"Other", number>("test/Other")
+      const wrong = Package.make({
+        name: "wrong",
+        version: "1.0.0",
+        provides: Wrong,
+        optional: true,
+        // from JavaScript, or through a cast: the layer provides another tag
+        layer: Layer.scoped(
+          Other,
+          Effect.as(Effect.addFinalizer((exit) => Effect.sync(() => seen.push(exit))), 1)
+        ) as unknown as Layer.Layer<"Wrong">
+      })
+      const state = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Spine.layer({ packages: [wrong] })),
+        (context) => Context.get(context, Spine.Spine).timeline
+      ))
+      expect(state[0]).toMatchObject({ state: "failed", error: expect.stringContaining("did not provide test/Wrong") })
+      expect(seen.map(Exit.isFailure)).toEqual([true])
     }))
 
   it.effect("the phase only moves forward: shutdown begun during the boot holds, and a stopped spine stays stopped", () =>
