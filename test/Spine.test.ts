@@ -216,6 +216,12 @@ describe("Spine.layer", () => {
         defaults: { initRetry: Schedule.recurs(1) }
       }))))
       expect(exit).toStrictEqual(Exit.fail(expect.objectContaining({ _tag: "PackageInitFailed", attempts: 2 })))
+      // a package's own schedule wins over the default
+      const own = yield* Effect.exit(Effect.scoped(Layer.build(Spine.layer({
+        packages: [{ ...once, initRetry: Schedule.recurs(2) }],
+        defaults: { initRetry: Schedule.recurs(5) }
+      }))))
+      expect(own).toStrictEqual(Exit.fail(expect.objectContaining({ _tag: "PackageInitFailed", attempts: 3 })))
     }))
 
   it.effect("reports a finalizer that hangs past its stop timeout and releases the others", () =>
@@ -578,6 +584,38 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       )
       expect(transitions).toEqual(["registered->starting", "stopping", "starting->stopped", "stopped"])
       expect(yield* timeOf(spine(), "flaky")).toMatchObject({ attempts: 1, durationMs: 200 })
+    }))
+
+  it.effect("a release past its stop timeout is interrupted: a finalizer that allows it is cut short", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const slow = Package.make({
+        name: "slow",
+        version: "1.0.0",
+        provides: tagOf("slow"),
+        stopTimeout: "1 second",
+        layer: Layer.scoped(
+          tagOf("slow"),
+          Effect.as(
+            // finalizers run uninterruptibly: this one lets its wait be cut short
+            Effect.addFinalizer(() =>
+              Effect.sleep("5 seconds").pipe(
+                Effect.zipRight(Effect.sync(() => void log.push("finished"))),
+                Effect.onInterrupt(() => Effect.sync(() => void log.push("interrupted"))),
+                Effect.interruptible
+              )
+            ),
+            1
+          )
+        )
+      })
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(Spine.layer({ packages: [slow] }), scope)
+      const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("1 second")
+      expect(Option.isSome(yield* Fiber.poll(closing))).toBe(true)
+      yield* TestClock.adjust("10 seconds")
+      expect(log).toEqual(["interrupted"])
     }))
 
   it.effect("a start that ignores interruption past its init timeout releases what it built; past its stop timeout too", () =>
