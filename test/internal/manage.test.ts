@@ -147,7 +147,7 @@ describe("runtime package management", () => {
       const log: Array<string> = []
       const make = recorded(log)
       const mail = make("mail", { feature: "mail", optional: true })
-      const extra = make("extra", { optional: true })
+      const extra = make("extra", { optional: true, releaseMs: 1000 })
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(
         Spine.layer({ packages: [mail.pkg], features: { mail: false } }),
@@ -164,7 +164,13 @@ describe("runtime package management", () => {
       expect(yield* both).toEqual(["Some", "None"])
       yield* spine.add(extra.pkg)
       expect((yield* spine.service(extra.tag))._tag).toBe("Some")
-      yield* spine.remove("extra")
+      // a daemon: a failed assertion does not then wait on a release that sleeps on the test clock
+      const removing = yield* Effect.forkDaemon(spine.remove("extra"))
+      while ((yield* spine.state("extra")) !== "stopping") yield* Effect.yieldNow()
+      // being released, it no longer serves
+      expect((yield* spine.service(extra.tag))._tag).toBe("None")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(removing)
       expect((yield* spine.service(extra.tag))._tag).toBe("None")
       yield* spine.setFeature("mail", false)
       expect(yield* both).toEqual(["None", "None"])
