@@ -66,6 +66,7 @@ describe("Spine.layer", () => {
         scope
       )
       const spine = Context.get(context, Spine.Spine)
+      const events = yield* Effect.fork(eventsOf(spine))
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       yield* TestClock.adjust("100 millis")
       expect(log.filter((line) => line.startsWith("release"))).toEqual([
@@ -86,6 +87,18 @@ describe("Spine.layer", () => {
         ["top", "stopped", 100]
       ])
       expect(yield* spine.phase).toBe("stopped")
+      // a package is stopped before what it depends on begins to stop
+      const releases = (yield* Fiber.join(events)).flatMap((event) =>
+        event._tag === "PackageStateChanged" && event.from !== "registered" && event.from !== "starting"
+          ? [`${event.package} ${event.to}`]
+          : []
+      )
+      const at = (step: string) => releases.indexOf(step)
+      expect([...releases].sort()).toEqual(
+        ["base", "left", "right", "top"].flatMap((name) => [`${name} stopped`, `${name} stopping`])
+      )
+      expect(at("top stopped")).toBeLessThan(Math.min(at("left stopping"), at("right stopping")))
+      expect(Math.max(at("left stopped"), at("right stopped"))).toBeLessThan(at("base stopping"))
     }))
 
   it.effect("degrades when an optional package fails: dependents skipped, the rest starts", () =>
