@@ -468,6 +468,30 @@ describe("runtime package management", () => {
       expect(log).toEqual(["+db", "+api", "-api", "-db"])
     }))
 
+  it.effect("once shutdown has begun, every change is refused with SpineNotRunning and nothing moves", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const make = recorded(log)
+      const db = make("db")
+      const mail = make("mail", { feature: "mail", optional: true })
+      const { result } = yield* withSpine(
+        { packages: [db.pkg, mail.pkg], features: { mail: false } },
+        (spine) =>
+          Effect.gen(function*() {
+            yield* spine.beginShutdown
+            const refused = yield* Effect.all([
+              Effect.flip(spine.add(make("extra").pkg)),
+              Effect.flip(spine.remove("db")),
+              Effect.flip(spine.setFeature("mail", true))
+            ])
+            return { refused, states: yield* Effect.all([spine.state("db"), spine.state("mail")]) }
+          })
+      )
+      expect(result.refused).toMatchObject(Array(3).fill({ _tag: "SpineNotRunning", phase: "stopping" }))
+      expect(result.states).toEqual(["ready", "disabled"])
+      expect(log).toEqual(["+db", "-db"])
+    }))
+
   it.effect("a removed package, or one whose add failed, leaves readiness alone", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
