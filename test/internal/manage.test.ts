@@ -268,10 +268,13 @@ describe("runtime package management", () => {
             yield* spine.add(api.pkg)
             const packages = (yield* spine.packages).map((info) => info.name)
             const graph = yield* spine.graph
-            return { refused, packages, users: graph.dependents("cache-memory") }
+            // the old name is gone with it
+            const gone = yield* Effect.flip(spine.state("cache-redis"))
+            return { refused, packages, users: graph.dependents("cache-memory"), gone }
           })
       )
       expect(result.refused).toMatchObject({ _tag: "DuplicateProvider" })
+      expect(result.gone).toMatchObject({ _tag: "PackageNotFound", package: "cache-redis" })
       expect(result.packages).toEqual(["cache-memory", "api"])
       expect(result.users).toEqual(["api"])
       expect(log).toEqual([
