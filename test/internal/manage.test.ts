@@ -764,7 +764,16 @@ describe("a layer that failed to start runs again on the next start", () => {
       expect(yield* spine.state("digest")).toBe("skipped")
       yield* spine.setFeature("mail", true)
       const state = yield* spine.state("digest")
+      // its record is of the new run: no error from the old one, whose reason was the skip
+      const { attempts, error } = (yield* spine.timeline).find((entry) => entry.package === "digest")!
+      const health = (yield* spine.health).packages.digest
       yield* close
-      expect({ runs: digest.runs.count, state }).toEqual({ runs: 2, state: "ready" })
+      expect({ runs: digest.runs.count, state, attempts, error }).toEqual({
+        runs: 2,
+        state: "ready",
+        attempts: 1,
+        error: undefined
+      })
+      expect(health.errors).toEqual([])
     }))
 })
