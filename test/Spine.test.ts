@@ -17,7 +17,7 @@ import {
   TestClock
 } from "effect"
 import { Package, Plugin, Spine } from "../src/index.js"
-import { makeTestPackage, runWithClock } from "./utils.js"
+import { makeTestPackage, runWithClock, startScript } from "./utils.js"
 
 const eventsOf = (spine: Spine.SpineService) =>
   Effect.map(Stream.runCollect(spine.events), (chunk) => Chunk.toReadonlyArray(chunk))
@@ -826,4 +826,14 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       expect(yield* Effect.flip(Fiber.join(booting))).toMatchObject({ _tag: "PackageInitFailed", package: "boom" })
       expect(yield* announced!.phase).toBe("stopped")
     }))
+})
+
+describe("Spine.layer: the event loop", () => {
+  // a process, since only Node's event loop shows a timer left behind; the script's timeouts are an hour long
+  it("keeps no timer alive once the boot, or the release, is over: a script that is done exits", async () => {
+    for (const mode of ["release", "leak"]) {
+      const { code, stdout } = await startScript("test/fixtures/idle-app.ts", { MODE: mode }, 20_000).exited
+      expect({ mode, code, done: stdout.includes("done") }).toEqual({ mode, code: 0, done: true })
+    }
+  })
 })
