@@ -631,6 +631,31 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       expect(log).toEqual(["interrupted"])
     }))
 
+  it.effect("a start given up on by the abort is stopped once, even when its init timeout comes after", () =>
+    Effect.gen(function*() {
+      const stuck = Package.make({
+        name: "stuck",
+        version: "1.0.0",
+        provides: tagOf("stuck"),
+        initTimeout: "300 millis",
+        stopTimeout: "400 millis",
+        layer: Layer.effect(tagOf("stuck"), Effect.as(Effect.uninterruptible(Effect.sleep("2 seconds")), 1))
+      })
+      const boom = Package.make({
+        name: "boom",
+        version: "1.0.0",
+        provides: tagOf("boom"),
+        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("no route")))
+      })
+      const { booting, spine } = yield* announced([stuck, boom])
+      // the abort at 100 ms gives it 400 ms; its init timeout at 300 ms would give it 400 ms from then
+      yield* TestClock.adjust("500 millis")
+      expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
+      expect(yield* timeOf(spine(), "stuck")).toMatchObject({ state: "stopped", durationMs: 500 })
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* timeOf(spine(), "stuck")).toMatchObject({ state: "stopped", durationMs: 500 })
+    }))
+
   it.effect("a start that ignores interruption past its init timeout releases what it built; past its stop timeout too", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
