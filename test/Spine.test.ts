@@ -656,6 +656,36 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       expect(yield* timeOf(spine(), "stuck")).toMatchObject({ state: "stopped", durationMs: 500 })
     }))
 
+  it.effect("a retrying package whose merged layer interrupts itself, beside a start that timed out, still fails", () =>
+    Effect.gen(function*() {
+      const stuck = Package.make({
+        name: "stuck",
+        version: "1.0.0",
+        provides: tagOf("stuck"),
+        optional: true,
+        initTimeout: "50 millis",
+        layer: Layer.effect(tagOf("stuck"), Effect.never)
+      })
+      // the merge's other member is interrupted by the failing one: an interruption by another fiber than the start's
+      const quits = Package.make({
+        name: "quits",
+        version: "1.0.0",
+        provides: tagOf("quits"),
+        optional: true,
+        initRetry: Schedule.recurs(2),
+        layer: Layer.merge(
+          Layer.effect(tagOf("quits"), Effect.delay(Effect.interrupt, "100 millis")),
+          Layer.effect(tagOf("quits-extra"), Effect.never)
+        ) as Layer.Layer<string>
+      })
+      const { booting, spine } = yield* announced([stuck, quits])
+      yield* TestClock.adjust("5 seconds")
+      expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Success" } })
+      const { attempts, state } = yield* timeOf(spine(), "quits")
+      expect(state).toBe("failed")
+      expect(attempts).toBeGreaterThanOrEqual(3)
+    }))
+
   it.effect("a start that ignores interruption past its init timeout releases what it built; past its stop timeout too", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
