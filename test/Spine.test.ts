@@ -856,7 +856,6 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
 
   it.effect("an aborted boot turns the phase stopping at once, while a start in progress still unwinds", () =>
     Effect.gen(function*() {
-      const tagOf = (name: string) => Context.GenericTag<string, number>(`abort-phase/${name}`)
       const stubborn = Package.make({
         name: "stubborn",
         version: "1.0.0",
@@ -870,16 +869,15 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         provides: tagOf("boom"),
         layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("no route")))
       })
-      let announced: Spine.SpineService | undefined
-      const announce = Layer.succeed(Spine.Announce, { announce: (spine) => void (announced = spine) })
-      const booting = yield* Effect.fork(
-        Effect.scoped(Layer.build(Spine.layer({ packages: [stubborn, boom] }).pipe(Layer.provide(announce))))
-      )
+      const { booting, spine } = yield* announced([stubborn, boom])
       yield* TestClock.adjust("100 millis")
-      expect([yield* announced!.phase, yield* announced!.state("stubborn")]).toEqual(["stopping", "starting"])
+      expect([yield* spine().phase, yield* spine().state("stubborn")]).toEqual(["stopping", "starting"])
       yield* TestClock.adjust("2 seconds")
-      expect(yield* Effect.flip(Fiber.join(booting))).toMatchObject({ _tag: "PackageInitFailed", package: "boom" })
-      expect(yield* announced!.phase).toBe("stopped")
+      const exit = yield* Fiber.join(booting)
+      expect(Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()).toMatchObject(
+        Option.some({ _tag: "PackageInitFailed", package: "boom" })
+      )
+      expect(yield* spine().phase).toBe("stopped")
     }))
 })
 
