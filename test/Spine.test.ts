@@ -485,33 +485,14 @@ describe("Spine.layer", () => {
 
 describe("Spine.layer: timeouts, retries and aborts", () => {
   const tagOf = (name: string) => Context.GenericTag<string, number>(`edge/${name}`)
-  const boot = (packages: ReadonlyArray<Package.Any>) =>
-    Effect.fork(Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages })))))
-
-  it.effect("one package's init timeout does not push back another's", () =>
-    Effect.gen(function*() {
-      const a = Package.make({
-        name: "a",
-        version: "1.0.0",
-        provides: tagOf("a"),
-        optional: true,
-        initTimeout: "100 millis",
-        layer: Layer.effect(tagOf("a"), Effect.never)
-      })
-      const b = Package.make({
-        name: "b",
-        version: "1.0.0",
-        provides: tagOf("b"),
-        initTimeout: "200 millis",
-        layer: Layer.effect(tagOf("b"), Effect.never)
-      })
-      const booting = yield* boot([a, b])
-      yield* TestClock.adjust("300 millis")
-      expect(booting.unsafePoll()).not.toBeNull()
-      const exit = yield* Fiber.join(booting)
-      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
-      expect(error).toMatchObject({ _tag: "PackageInitTimeout", package: "b" })
-    }))
+  /** A required package whose start fails after `ms`, aborting the boot. */
+  const failingAfter = (ms: number) =>
+    Package.make({
+      name: "boom",
+      version: "1.0.0",
+      provides: tagOf("boom"),
+      layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep(ms), Effect.fail("no route")))
+    })
 
   /** A layer whose build ignores interruption for `ms`, then acquires a connection it logs the release of. */
   const stubborn = (name: string, ms: number, log: Array<string>) =>
@@ -535,15 +516,34 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
       return { booting, spine: () => spine! }
     })
 
-  it.effect("an aborted boot leaves a start ignoring interruption at its stop timeout, reports it, releases it later", () =>
+  it.effect("one package's init timeout does not push back another's", () =>
     Effect.gen(function*() {
-      const log: Array<string> = []
       const a = Package.make({
         name: "a",
         version: "1.0.0",
         provides: tagOf("a"),
-        layer: Layer.effect(tagOf("a"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("boom")))
+        optional: true,
+        initTimeout: "100 millis",
+        layer: Layer.effect(tagOf("a"), Effect.never)
       })
+      const b = Package.make({
+        name: "b",
+        version: "1.0.0",
+        provides: tagOf("b"),
+        initTimeout: "200 millis",
+        layer: Layer.effect(tagOf("b"), Effect.never)
+      })
+      const { booting } = yield* announced([a, b])
+      yield* TestClock.adjust("300 millis")
+      expect(booting.unsafePoll()).not.toBeNull()
+      const exit = yield* Fiber.join(booting)
+      const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+      expect(error).toMatchObject({ _tag: "PackageInitTimeout", package: "b" })
+    }))
+
+  it.effect("an aborted boot leaves a start ignoring interruption at its stop timeout, reports it, releases it later", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
       const b = Package.make({
         name: "b",
         version: "1.0.0",
@@ -552,7 +552,7 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         stopTimeout: "1 second",
         layer: stubborn("b", 40_000, log)
       })
-      const { booting, spine } = yield* announced([a, b])
+      const { booting, spine } = yield* announced([failingAfter(100), b])
       yield* TestClock.adjust("1200 millis")
       expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
       // stopped when its stop timeout ran out, 1 s after the abort at 100 ms, and reported
@@ -577,13 +577,7 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         initRetry: Schedule.spaced("3 seconds"),
         layer: Layer.effect(tagOf("flaky"), Effect.fail("transient"))
       })
-      const boom = Package.make({
-        name: "boom",
-        version: "1.0.0",
-        provides: tagOf("boom"),
-        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("200 millis"), Effect.fail("no route")))
-      })
-      const { booting, spine } = yield* announced([flaky, boom])
+      const { booting, spine } = yield* announced([flaky, failingAfter(200)])
       yield* TestClock.adjust("200 millis")
       // failed by now, not 3 seconds later, when the retry would have come
       expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
@@ -641,13 +635,7 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         stopTimeout: "400 millis",
         layer: Layer.effect(tagOf("stuck"), Effect.as(Effect.uninterruptible(Effect.sleep("2 seconds")), 1))
       })
-      const boom = Package.make({
-        name: "boom",
-        version: "1.0.0",
-        provides: tagOf("boom"),
-        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("no route")))
-      })
-      const { booting, spine } = yield* announced([stuck, boom])
+      const { booting, spine } = yield* announced([stuck, failingAfter(100)])
       // the abort at 100 ms gives it 400 ms; its init timeout at 300 ms would give it 400 ms from then
       yield* TestClock.adjust("500 millis")
       expect(booting.unsafePoll()).toMatchObject({ _tag: "Success", value: { _tag: "Failure" } })
@@ -863,19 +851,12 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
         stopTimeout: "10 seconds",
         layer: Layer.effect(tagOf("stubborn"), Effect.as(Effect.uninterruptible(Effect.sleep("2 seconds")), 1))
       })
-      const boom = Package.make({
-        name: "boom",
-        version: "1.0.0",
-        provides: tagOf("boom"),
-        layer: Layer.effect(tagOf("boom"), Effect.zipRight(Effect.sleep("100 millis"), Effect.fail("no route")))
-      })
-      const { booting, spine } = yield* announced([stubborn, boom])
+      const { booting, spine } = yield* announced([stubborn, failingAfter(100)])
       yield* TestClock.adjust("100 millis")
       expect([yield* spine().phase, yield* spine().state("stubborn")]).toEqual(["stopping", "starting"])
       yield* TestClock.adjust("2 seconds")
-      const exit = yield* Fiber.join(booting)
-      expect(Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()).toMatchObject(
-        Option.some({ _tag: "PackageInitFailed", package: "boom" })
+      expect(yield* Fiber.join(booting)).toStrictEqual(
+        Exit.fail(expect.objectContaining({ _tag: "PackageInitFailed", package: "boom" }))
       )
       expect(yield* spine().phase).toBe("stopped")
     }))
