@@ -295,6 +295,80 @@ describe("health", () => {
       expect([...log].sort()).toEqual(["hanging interrupted", "released hanging", "released slow"])
     }))
 
+  it.effect("records each check's duration in seconds, and counts the checks that failed or timed out", () =>
+    Effect.gen(function*() {
+      const slow = checked("metered-slow", () => Effect.sleep("2 seconds"), { optional: true })
+      const bad = checked("metered-bad", () => Effect.fail("down"), { optional: true })
+      const stuck = checked("metered-stuck", () => Effect.never, { optional: true })
+      const { spine } = yield* bootWithin(
+        Spine.layer({
+          packages: [slow.pkg, bad.pkg, stuck.pkg],
+          health: { interval: "1 hour", timeout: "3 seconds" }
+        }),
+        "3 seconds"
+      )
+      const round = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.join(round)
+      const series = (yield* spine.metrics).spine
+      const of = (name: string, pkg: string) =>
+        series.find((metric) => metric.name === name && metric.labels.package === pkg)
+      const durations = ["metered-slow", "metered-bad", "metered-stuck"].map((pkg) =>
+        of("spine_health_check_duration_seconds", pkg)
+      )
+      expect(durations).toEqual([
+        expect.objectContaining({ type: "histogram", count: 2, sum: 4, min: 2, max: 2 }),
+        expect.objectContaining({ type: "histogram", count: 2, sum: 0 }),
+        expect.objectContaining({ type: "histogram", count: 2, sum: 6, min: 3, max: 3 })
+      ])
+      const failures = ["metered-slow", "metered-bad", "metered-stuck"].map((pkg) =>
+        of("spine_health_check_failures_total", pkg)
+      )
+      expect(failures).toEqual([
+        undefined,
+        expect.objectContaining({ value: 2 }),
+        expect.objectContaining({ value: 2 })
+      ])
+    }))
+
+  it.effect("gives a check 5 seconds by default", () =>
+    Effect.gen(function*() {
+      const stuck = checked("stuck-default", () => Effect.never, { optional: true })
+      const { spine } = yield* boot(Spine.layer({ packages: [stuck.pkg], health: { enabled: false } }))
+      // a daemon, polled: a longer default fails the test here, not at vitest's timeout
+      const round = yield* Effect.forkDaemon(spine.checkHealth())
+      yield* TestClock.adjust("4999 millis")
+      expect(Option.isNone(yield* Fiber.poll(round))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect(Option.isSome(yield* Fiber.poll(round))).toBe(true)
+      expect((yield* Fiber.join(round)).packages["stuck-default"]).toMatchObject({
+        status: "fail",
+        errors: ["health check timed out after 5s"],
+        durationMs: 5000
+      })
+    }))
+
+  it.effect("a failure keeps the details of the last check that gave some, and a recovery clears the errors", () =>
+    Effect.gen(function*() {
+      let outcome: "warn" | "fail" | "pass" = "warn"
+      const db = checked("detailed", () =>
+        outcome === "fail"
+          ? Effect.fail("replica lost")
+          : Effect.succeed(outcome === "warn" ? { status: "warn" as const, details: { lagMs: 900 } } : undefined))
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "1 hour" } }))
+      expect((yield* spine.health).packages.detailed).toMatchObject({ status: "warn", details: { lagMs: 900 } })
+      outcome = "fail"
+      expect((yield* spine.checkHealth("detailed")).packages.detailed).toMatchObject({
+        status: "fail",
+        errors: ["replica lost"],
+        details: { lagMs: 900 }
+      })
+      outcome = "pass"
+      const recovered = (yield* spine.checkHealth("detailed")).packages.detailed
+      expect(recovered).toMatchObject({ status: "pass", healthy: true, errors: [], consecutiveFailures: 0 })
+      expect(recovered.details).toBeUndefined()
+    }))
+
   it.effect("runs a package's own health schedule instead of the interval", () =>
     Effect.gen(function*() {
       const tag = Context.GenericTag<string, number>("health/own")
