@@ -369,6 +369,27 @@ describe("health", () => {
       expect(recovered.details).toBeUndefined()
     }))
 
+  it.effect("a failing required package keeps the system failed, whatever warns after it", () =>
+    Effect.gen(function*() {
+      const core = checked("ordered-core", () => Effect.fail("down"))
+      const lagging = checked("ordered-lagging", () => Effect.succeed({ status: "warn" as const }))
+      const { spine } = yield* boot(Spine.layer({ packages: [core.pkg, lagging.pkg] }))
+      const health = yield* spine.health
+      expect([health.status, health.ready, health.packages["ordered-lagging"].status]).toEqual(["fail", false, "warn"])
+    }))
+
+  it.effect("a warn turns pass at once: the success threshold holds back only a recovery from fail", () =>
+    Effect.gen(function*() {
+      let warn = true
+      const db = checked("thresholded", () => Effect.succeed(warn ? { status: "warn" as const } : undefined))
+      const { spine } = yield* boot(
+        Spine.layer({ packages: [db.pkg], health: { interval: "1 hour", successThreshold: 3 } })
+      )
+      expect((yield* spine.health).packages.thresholded.status).toBe("warn")
+      warn = false
+      expect((yield* spine.checkHealth("thresholded")).packages.thresholded.status).toBe("pass")
+    }))
+
   it.effect("runs a package's own health schedule instead of the interval", () =>
     Effect.gen(function*() {
       const tag = Context.GenericTag<string, number>("health/own")
@@ -381,7 +402,8 @@ describe("health", () => {
         health: () => Effect.sync(() => void runs++),
         healthSchedule: Schedule.spaced("3 seconds")
       })
-      yield* boot(Spine.layer({ packages: [own], health: { interval: "1 hour" } }))
+      // the shared loop's rounds, every 2 seconds, leave it out
+      yield* boot(Spine.layer({ packages: [own], health: { interval: "2 seconds" } }))
       yield* TestClock.adjust("9 seconds")
       expect(runs).toBe(4)
     }))
