@@ -864,7 +864,7 @@ describe("Spine.layer: timeouts, retries and aborts", () => {
 
 describe("Spine.layer: the event loop", () => {
   // a process, since only Node's event loop shows a timer left behind; the script's timeouts are an hour long
-  it("keeps no timer alive once the boot, or the release, is over: a script that is done exits", async () => {
+  it("keeps no timer alive once the boot, a round of checks or the release is over: a script that is done exits", async () => {
     for (const mode of ["release", "leak"]) {
       const { code, stdout } = await startScript("test/fixtures/idle-app.ts", { MODE: mode }, 20_000).exited
       expect({ mode, code, done: stdout.includes("done") }).toEqual({ mode, code: 0, done: true })
