@@ -77,4 +77,32 @@ describe("internal/timers", () => {
       yield* TestClock.adjust(10_000)
       expect(fired).toEqual(["a", "b", "late"])
     }))
+
+  it.effect("a cancel after the firing, or a second one, leaves the other deadlines pending", () =>
+    Effect.gen(function*() {
+      const { timers } = yield* setup
+      const fired: Array<string> = []
+      const cancelA = timers.schedule(100, () => fired.push("a"))
+      const cancelB = timers.schedule(200, () => fired.push("b"))
+      timers.schedule(300, () => fired.push("c"))
+      yield* TestClock.adjust(100)
+      cancelA()
+      cancelB()
+      cancelB()
+      timers.idle()
+      yield* TestClock.adjust(200)
+      expect(fired).toEqual(["a", "c"])
+    }))
+
+  it.effect("once nothing is due, no sleeper waits for a deadline that was cancelled", () =>
+    Effect.gen(function*() {
+      const { sleepers, timers } = yield* setup
+      const fired: Array<string> = []
+      timers.schedule(100, () => fired.push("a"))
+      timers.schedule(60_000, () => fired.push("never"))()
+      yield* TestClock.adjust(100)
+      expect(fired).toEqual(["a"])
+      const running = yield* Effect.filter(sleepers, (fiber) => Effect.map(fiber.poll, Option.isNone))
+      expect(running).toEqual([])
+    }))
 })
