@@ -390,6 +390,17 @@ describe("health", () => {
       expect((yield* spine.checkHealth("thresholded")).packages.thresholded.status).toBe("pass")
     }))
 
+  it.effect("a checkHealth call given up on leaves its packages to the scheduled rounds", () =>
+    Effect.gen(function*() {
+      const db = checked("abandoned", (run) => run === 2 ? Effect.sleep("5 seconds") : Effect.void)
+      const { spine } = yield* boot(Spine.layer({ packages: [db.pkg], health: { interval: "10 seconds" } }))
+      const call = yield* Effect.fork(spine.checkHealth())
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(call)
+      yield* TestClock.adjust("9 seconds")
+      expect(db.runs()).toBe(3)
+    }))
+
   it.effect("runs a package's own health schedule instead of the interval", () =>
     Effect.gen(function*() {
       const tag = Context.GenericTag<string, number>("health/own")
