@@ -219,12 +219,32 @@ describe("registration mistakes", () => {
       expect(started).toEqual([])
     }))
 
+  it.effect("a package name the spine's options register twice names no registrar, though plugins are present", () =>
+    Effect.gen(function*() {
+      const twice = (version: string) => {
+        const tag = Context.GenericTag<"Twice", number>(`plugin/Twice${version}`)
+        return Package.make({ name: "twice", version, provides: tag, layer: Layer.succeed(tag, 1) })
+      }
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(Spine.layer({
+        packages: [twice("1.0.0"), twice("2.0.0")],
+        plugins: [Plugin.make({ name: "audit" })]
+      }))))
+      expect(error).toMatchObject({ _tag: "DuplicatePackage", package: "twice" })
+      expect(error.message).toBe(`Package "twice" is registered more than once`)
+    }))
+
   it.effect("two handlers of one name on one extension point fail the boot with DuplicateHandler", () =>
     Effect.gen(function*() {
       const allow = Plugin.handle(BeforeAuth, "allow-list", () => Effect.void)
       const other = Plugin.handle(AfterAuth, "allow-list", () => Effect.void)
-      // one name on two points is fine
-      const ok = yield* Effect.exit(Effect.scoped(Layer.build(Spine.layer({ packages: [], handlers: [allow, other] }))))
+      // one name on two points is fine, and so are two pairs whose point and name join into the same text
+      const joined = [
+        Plugin.handle(Plugin.hook<void>("audit:log"), "write", () => Effect.void),
+        Plugin.handle(Plugin.hook<void>("audit"), "log:write", () => Effect.void)
+      ]
+      const ok = yield* Effect.exit(
+        Effect.scoped(Layer.build(Spine.layer({ packages: [], handlers: [allow, other, ...joined] })))
+      )
       expect(ok._tag).toBe("Success")
       const { error, started } = yield* boot({
         handlers: [allow],

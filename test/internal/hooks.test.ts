@@ -38,6 +38,30 @@ describe("lifecycle hooks", () => {
       ])
     }))
 
+  it.effect("runs the hooks of one moment one after another: each ends before the next begins", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const slow = (name: string) =>
+        Effect.gen(function*() {
+          log.push(`${name} begins`)
+          yield* Effect.sleep("1 second")
+          log.push(`${name} ends`)
+        })
+      const plugin = Plugin.make({
+        name: "late",
+        hooks: { beforeInit: slow("plugin"), beforeShutdown: slow("plugin") }
+      })
+      const run = yield* Effect.fork(Effect.scoped(Layer.build(Spine.layer({
+        packages: [],
+        plugins: [plugin],
+        hooks: { beforeInit: slow("options"), beforeShutdown: slow("options") }
+      }))))
+      yield* TestClock.adjust("4 seconds")
+      expect(Exit.isSuccess(yield* Fiber.await(run))).toBe(true)
+      const moment = ["options begins", "options ends", "plugin begins", "plugin ends"]
+      expect(log).toEqual([...moment, ...moment])
+    }))
+
   it.effect("a boot hook or onInitialize that dies fails the boot with HookFailed naming it, all released", () =>
     Effect.gen(function*() {
       const log: Array<string> = []
