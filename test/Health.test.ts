@@ -313,17 +313,14 @@ describe("health", () => {
       const series = (yield* spine.metrics).spine
       const of = (name: string, pkg: string) =>
         series.find((metric) => metric.name === name && metric.labels.package === pkg)
-      const durations = ["metered-slow", "metered-bad", "metered-stuck"].map((pkg) =>
-        of("spine_health_check_duration_seconds", pkg)
-      )
+      const names = ["metered-slow", "metered-bad", "metered-stuck"]
+      const durations = names.map((pkg) => of("spine_health_check_duration_seconds", pkg))
       expect(durations).toEqual([
         expect.objectContaining({ type: "histogram", count: 2, sum: 4, min: 2, max: 2 }),
         expect.objectContaining({ type: "histogram", count: 2, sum: 0 }),
         expect.objectContaining({ type: "histogram", count: 2, sum: 6, min: 3, max: 3 })
       ])
-      const failures = ["metered-slow", "metered-bad", "metered-stuck"].map((pkg) =>
-        of("spine_health_check_failures_total", pkg)
-      )
+      const failures = names.map((pkg) => of("spine_health_check_failures_total", pkg))
       expect(failures).toEqual([
         undefined,
         expect.objectContaining({ value: 2 }),
